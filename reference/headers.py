@@ -1,0 +1,111 @@
+"""Header-list primitives of the Fetch Standard (§2.2 of the digest).
+
+A header list is an ordered tuple of ``(name, value)`` byte pairs; duplicates stay separate
+entries, as received. Names compare ASCII-case-insensitively; values are exact bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+from typing import Final
+
+from reference.grammar import HTTP_WHITESPACE_BYTES, OWS_BYTES, is_token
+
+Header = tuple[bytes, bytes]
+HeaderList = tuple[Header, ...]
+
+
+class _Failure(Enum):
+    FAILURE = "failure"
+
+
+FAILURE: Final = _Failure.FAILURE
+"""Returned by parsers where the spec says "return failure" (distinct from ``None``, "null")."""
+
+ParsedList = tuple[bytes, ...] | None | _Failure
+
+
+def header_list(pairs: Iterable[tuple[bytes | str, bytes | str]]) -> HeaderList:
+    """Build a header list from str or bytes pairs (str is encoded as Latin-1, isomorphically)."""
+    return tuple((_isomorphic(name), _isomorphic(value)) for name, value in pairs)
+
+
+def _isomorphic(value: bytes | str) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        # Code points above U+00FF cannot be carried by HTTP/1.1 header bytes; a browser's
+        # Headers API rejects them. Encode as UTF-8 so the value stays comparable.
+        return value.encode("utf-8")
+
+
+def normalize_value(value: bytes) -> bytes:
+    """Fetch "normalize": strip leading and trailing HTTP whitespace bytes."""
+    return value.strip(HTTP_WHITESPACE_BYTES)
+
+
+def strip_ows(value: bytes) -> bytes:
+    """What the HTTP layer does to a received field value: drop leading/trailing OWS."""
+    return value.strip(OWS_BYTES)
+
+
+def contains(headers: HeaderList, name: bytes) -> bool:
+    # https://fetch.spec.whatwg.org/#header-list-contains
+    lowered = name.lower()
+    return any(n.lower() == lowered for n, _ in headers)
+
+
+def get(headers: HeaderList, name: bytes) -> bytes | None:
+    # https://fetch.spec.whatwg.org/#concept-header-list-get
+    lowered = name.lower()
+    values = [v for n, v in headers if n.lower() == lowered]
+    # Step 1: if list does not contain name, return null.
+    if not values:
+        return None
+    # Step 2: the values of all headers named name, separated from each other by 0x2C 0x20.
+    return b", ".join(values)
+
+
+def get_all(headers: HeaderList, name: bytes) -> tuple[bytes, ...]:
+    lowered = name.lower()
+    return tuple(v for n, v in headers if n.lower() == lowered)
+
+
+def split_list(value: bytes) -> tuple[bytes, ...] | _Failure:
+    """RFC 9110 ``#token`` list: split on commas, trim OWS, drop empties, every element a token."""
+    elements: list[bytes] = []
+    for raw in value.split(b","):
+        element = strip_ows(raw)
+        if not element:
+            continue
+        if not is_token(element):
+            return FAILURE
+        elements.append(element)
+    return tuple(elements)
+
+
+def extract_header_list_values(headers: HeaderList, name: bytes) -> ParsedList:
+    # https://fetch.spec.whatwg.org/#extract-header-list-values
+    values = get_all(headers, name)
+    # Step 1: if list does not contain name, return null.
+    if not values:
+        return None
+    # Step 2-3: parse each value per the header's ABNF (#token lists here); any failure fails all.
+    out: list[bytes] = []
+    for value in values:
+        parsed = split_list(value)
+        if parsed is FAILURE:
+            return FAILURE
+        out.extend(parsed)
+    return tuple(out)
+
+
+def header_names(headers: HeaderList) -> tuple[bytes, ...]:
+    """Distinct names, lowercased, in first-seen order."""
+    seen: dict[bytes, None] = {}
+    for name, _ in headers:
+        seen.setdefault(name.lower(), None)
+    return tuple(seen)

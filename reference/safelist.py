@@ -1,0 +1,318 @@
+"""Request-side classification: methods, forbidden and safelisted headers (digest §4).
+
+Spec-transcribing module: each function cites its algorithm; ``# Step N`` marks the line that
+enforces a step. Quirks (``reference.profiles``) are named where they branch.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from reference.grammar import CORS_UNSAFE_REQUEST_HEADER_BYTES, is_token
+from reference.headers import HeaderList, normalize_value
+from reference.profiles import SPEC, Profile, Quirk
+
+CORS_SAFELISTED_METHODS: Final = frozenset({b"GET", b"HEAD", b"POST"})
+_NORMALIZED_METHODS: Final = frozenset({b"DELETE", b"GET", b"HEAD", b"OPTIONS", b"POST", b"PUT"})
+FORBIDDEN_METHODS: Final = frozenset({b"CONNECT", b"TRACE", b"TRACK"})
+
+FORBIDDEN_REQUEST_HEADER_NAMES: Final = frozenset(
+    {
+        b"accept-charset",
+        b"accept-encoding",
+        b"access-control-request-headers",
+        b"access-control-request-method",
+        b"connection",
+        b"content-length",
+        b"cookie",
+        b"cookie2",
+        b"date",
+        b"dnt",
+        b"expect",
+        b"host",
+        b"keep-alive",
+        b"origin",
+        b"referer",
+        b"set-cookie",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"via",
+    }
+)
+METHOD_OVERRIDE_HEADER_NAMES: Final = frozenset(
+    {b"x-http-method", b"x-http-method-override", b"x-method-override"}
+)
+CORS_SAFELISTED_RESPONSE_HEADER_NAMES: Final = frozenset(
+    {
+        b"cache-control",
+        b"content-language",
+        b"content-length",
+        b"content-type",
+        b"expires",
+        b"last-modified",
+        b"pragma",
+    }
+)
+NO_CORS_SAFELISTED_REQUEST_HEADER_NAMES: Final = frozenset(
+    {b"accept", b"accept-language", b"content-language", b"content-type"}
+)
+SAFELISTED_CONTENT_TYPE_ESSENCES: Final = frozenset(
+    {b"application/x-www-form-urlencoded", b"multipart/form-data", b"text/plain"}
+)
+# Chromium's extra safelisted request headers (Quirk.CLIENT_HINT_HEADERS_SAFELISTED), with the
+# value grammar Chromium's cors.cc applies (numbers for DPR/Device-Memory/Downlink, integers for
+# widths and RTT, one of four keywords for ECT; Save-Data "on"; Intervention unchecked).
+_NUMBER: Final = re.compile(rb"[0-9]+(?:\.[0-9]+)?")
+_INTEGER: Final = re.compile(rb"[0-9]+")
+CLIENT_HINT_HEADERS: Final[dict[bytes, re.Pattern[bytes]]] = {
+    b"dpr": _NUMBER,
+    b"device-memory": _NUMBER,
+    b"downlink": _NUMBER,
+    b"width": _INTEGER,
+    b"viewport-width": _INTEGER,
+    b"rtt": _INTEGER,
+    b"ect": re.compile(rb"slow-2g|2g|3g|4g"),
+    b"save-data": re.compile(rb"on"),
+    b"intervention": re.compile(rb".*", re.DOTALL),
+}
+_INT64_MAX: Final = 2**63 - 1
+_LANGUAGE_BYTES: Final = frozenset(
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz *,-.;="
+)
+
+
+def is_cors_safelisted_method(method: bytes) -> bool:
+    # https://fetch.spec.whatwg.org/#cors-safelisted-method
+    return method in CORS_SAFELISTED_METHODS
+
+
+def normalize_method(method: bytes) -> bytes:
+    # https://fetch.spec.whatwg.org/#concept-method-normalize
+    # Step 1: if method is a byte-case-insensitive match for DELETE, GET, HEAD, OPTIONS, POST or
+    # PUT, byte-uppercase it. Nothing else is touched (`patch` stays `patch`).
+    upper = method.upper()
+    return upper if upper in _NORMALIZED_METHODS else method
+
+
+def is_forbidden_method(method: bytes) -> bool:
+    # https://fetch.spec.whatwg.org/#forbidden-method
+    return method.upper() in FORBIDDEN_METHODS
+
+
+def is_valid_method(method: bytes) -> bool:
+    # https://fetch.spec.whatwg.org/#concept-method : a method is a byte sequence matching token.
+    return is_token(method)
+
+
+def _quote_aware_split(value: bytes) -> list[bytes]:
+    # https://fetch.spec.whatwg.org/#header-value-get-decode-and-split
+    items: list[bytes] = []
+    current = bytearray()
+    in_quotes = False
+    i = 0
+    while i < len(value):
+        byte = value[i]
+        if byte == 0x22:
+            in_quotes = not in_quotes
+            current.append(byte)
+        elif byte == 0x5C and in_quotes and i + 1 < len(value):
+            current += value[i : i + 2]
+            i += 1
+        elif byte == 0x2C and not in_quotes:
+            items.append(bytes(current).strip(b"\t "))
+            current = bytearray()
+        else:
+            current.append(byte)
+        i += 1
+    items.append(bytes(current).strip(b"\t "))
+    return items
+
+
+def is_forbidden_request_header(name: bytes, value: bytes) -> bool:
+    # https://fetch.spec.whatwg.org/#forbidden-request-header
+    lowered = name.lower()
+    # Step 1: name is a byte-case-insensitive match for one of the listed names.
+    if lowered in FORBIDDEN_REQUEST_HEADER_NAMES:
+        return True
+    # Step 2: name starts with `proxy-` or `sec-`.
+    if lowered.startswith((b"proxy-", b"sec-")):
+        return True
+    # Step 3: a method-override header whose value names a forbidden method.
+    if lowered in METHOD_OVERRIDE_HEADER_NAMES:
+        return any(is_forbidden_method(item) for item in _quote_aware_split(value))
+    return False
+
+
+def has_cors_unsafe_request_header_byte(value: bytes) -> bool:
+    # https://fetch.spec.whatwg.org/#cors-unsafe-request-header-byte
+    return any(byte in CORS_UNSAFE_REQUEST_HEADER_BYTES for byte in value)
+
+
+def mime_type_essence(value: bytes) -> bytes | None:
+    """The essence of a MIME type, or ``None`` where the WHATWG MIME parser fails.
+
+    https://mimesniff.spec.whatwg.org/#parse-a-mime-type (only the parts that can fail; the
+    parameters are parsed leniently and can never make the parse fail).
+    """
+    # Step 1: remove leading and trailing HTTP whitespace.
+    text = value.strip(b"\t\n\r ")
+    # Steps 3-6: type is everything up to the first "/"; it must be non-empty token code points.
+    slash = text.find(b"/")
+    if slash < 0:
+        return None
+    mime_type = text[:slash]
+    if not mime_type or not is_token(mime_type):
+        return None
+    # Steps 7-10: subtype up to ";", trailing HTTP whitespace removed, non-empty token.
+    subtype = text[slash + 1 :].split(b";", 1)[0].rstrip(b"\t\n\r ")
+    if not subtype or not is_token(subtype):
+        return None
+    # Step 11: type and subtype in ASCII lowercase.
+    return mime_type.lower() + b"/" + subtype.lower()
+
+
+def parse_single_range(value: bytes, *, allow_whitespace: bool) -> tuple[int | None, int | None]:
+    """Parse a single range header value; raises ``ValueError`` on failure.
+
+    https://fetch.spec.whatwg.org/#simple-range-header-value
+    """
+    data = value
+    # Steps 1-4: must start with the literal `bytes` (case-sensitive).
+    if not data.startswith(b"bytes"):
+        raise ValueError("no bytes unit")
+    data = data[len(b"bytes") :]
+    if allow_whitespace:
+        data = data.lstrip(b"\t ")
+    # Step 5: then `=`.
+    if not data.startswith(b"="):
+        raise ValueError("no =")
+    data = data[1:]
+    if allow_whitespace:
+        data = data.lstrip(b"\t ")
+    match = re.fullmatch(rb"([0-9]*)-([0-9]*)", data)
+    if match is None:
+        raise ValueError("not a single range")
+    start_text, end_text = match[1], match[2]
+    start = int(start_text) if start_text else None
+    end = int(end_text) if end_text else None
+    # Step 13-15: both empty fails; start > end fails.
+    if start is None and end is None:
+        raise ValueError("empty range")
+    if start is not None and end is not None and start > end:
+        raise ValueError("start after end")
+    return start, end
+
+
+def _is_safelisted_range(value: bytes, profile: Profile) -> bool:
+    if profile.has(Quirk.RANGE_CASE_INSENSITIVE):
+        value = value.lower()
+    try:
+        start, end = parse_single_range(value, allow_whitespace=False)
+    except ValueError:
+        return False
+    if profile.has(Quirk.RANGE_CASE_INSENSITIVE) and max(start or 0, end or 0) > _INT64_MAX:
+        return False
+    # Step: "If rangeValue[0] is null, then return false" (a suffix range is not safelisted).
+    return start is not None
+
+
+def is_cors_safelisted_request_header(name: bytes, value: bytes, profile: Profile = SPEC) -> bool:
+    # https://fetch.spec.whatwg.org/#cors-safelisted-request-header
+    # Step 1: if value's length is greater than 128, then return false.
+    if len(value) > 128:
+        return False
+    lowered = name.lower()
+    # Step 2: byte-lowercase name and switch on the result.
+    if lowered == b"accept":
+        return not has_cors_unsafe_request_header_byte(value)
+    if lowered in (b"accept-language", b"content-language"):
+        return all(byte in _LANGUAGE_BYTES for byte in value)
+    if lowered == b"content-type":
+        if has_cors_unsafe_request_header_byte(value):
+            return False
+        essence = mime_type_essence(value)
+        return essence in SAFELISTED_CONTENT_TYPE_ESSENCES
+    if lowered == b"range":
+        return _is_safelisted_range(value, profile)
+    if profile.has(Quirk.CLIENT_HINT_HEADERS_SAFELISTED) and lowered in CLIENT_HINT_HEADERS:
+        return CLIENT_HINT_HEADERS[lowered].fullmatch(value) is not None
+    return False
+
+
+def cors_unsafe_request_header_names(
+    headers: HeaderList, profile: Profile = SPEC
+) -> tuple[bytes, ...]:
+    # https://fetch.spec.whatwg.org/#cors-unsafe-request-header-names
+    unsafe: list[bytes] = []
+    potentially_unsafe: list[bytes] = []
+    safelist_value_size = 0
+    # Step 4: for each header of headers...
+    for name, value in headers:
+        if not is_cors_safelisted_request_header(name, value, profile):
+            unsafe.append(name)
+        else:
+            potentially_unsafe.append(name)
+            safelist_value_size += len(value)
+    # Step 5: if safelistValueSize is greater than 1024, every potentially unsafe name is unsafe.
+    if safelist_value_size > 1024:
+        unsafe.extend(potentially_unsafe)
+    # Step 6: convert to a sorted-lowercase set.
+    return tuple(sorted({n.lower() for n in unsafe}))
+
+
+def is_cors_non_wildcard_request_header_name(name: bytes) -> bool:
+    # https://fetch.spec.whatwg.org/#cors-non-wildcard-request-header-name
+    return name.lower() == b"authorization"
+
+
+def is_cors_safelisted_response_header_name(name: bytes, exposed: tuple[bytes, ...]) -> bool:
+    # https://fetch.spec.whatwg.org/#cors-safelisted-response-header-name
+    lowered = name.lower()
+    if lowered in CORS_SAFELISTED_RESPONSE_HEADER_NAMES:
+        return True
+    return lowered not in (b"set-cookie", b"set-cookie2") and any(
+        lowered == e.lower() for e in exposed
+    )
+
+
+def is_no_cors_safelisted_request_header(name: bytes, value: bytes) -> bool:
+    # https://fetch.spec.whatwg.org/#no-cors-safelisted-request-header
+    if name.lower() not in NO_CORS_SAFELISTED_REQUEST_HEADER_NAMES:
+        return False
+    return is_cors_safelisted_request_header(name, value)
+
+
+def prepare_author_headers(
+    headers: HeaderList, *, combine: bool, no_cors: bool, profile: Profile = SPEC
+) -> HeaderList:
+    """What script's header list holds after the Headers API (or XHR) took it.
+
+    Values are normalized (leading/trailing HTTP whitespace stripped), forbidden request headers
+    are silently dropped, and with ``combine`` (XHR's ``setRequestHeader``, or an engine header
+    map) repeated names become one ``a, b`` entry at the first one's position. In ``no-cors``
+    mode the ``request-no-cors`` guard keeps only no-CORS-safelisted headers whose combined value
+    is still safelisted.
+    """
+    # https://fetch.spec.whatwg.org/#concept-headers-append
+    kept: list[tuple[bytes, bytes]] = []
+    for name, raw_value in headers:
+        value = normalize_value(raw_value)
+        if is_forbidden_request_header(name, value):
+            continue
+        if profile.has(Quirk.USER_AGENT_DROPPED) and name.lower() == b"user-agent":
+            continue
+        if no_cors:
+            existing = b", ".join(v for n, v in kept if n.lower() == name.lower())
+            combined = existing + b", " + value if existing else value
+            if not is_no_cors_safelisted_request_header(name, combined):
+                continue
+        kept.append((name, value))
+    if not combine:
+        return tuple(kept)
+    merged: dict[bytes, tuple[bytes, list[bytes]]] = {}
+    for name, value in kept:
+        merged.setdefault(name.lower(), (name, []))[1].append(value)
+    return tuple((name, b", ".join(values)) for name, values in merged.values())
