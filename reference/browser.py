@@ -799,3 +799,12 @@ class UnusedResponse(LookupError):
     def __init__(self, count: int) -> None:
         super().__init__(f"{count} response(s) given but never requested by the browser")
         self.count = count
+
+
+def needs_preflight(request: BrowserRequest, *, profile: Profile = SPEC) -> bool:
+    """Whether a browser with ``profile`` sends a CORS-preflight for ``request`` (empty cache,
+    cross-origin target): main fetch's CORS-with-preflight condition (digest §4.9)."""
+    state = _Fetch(request, profile, EMPTY_CACHE, 0.0)
+    if same_origin(request.origin, request.parsed_url.origin):
+        return False
+    return request.mode is RequestMode.CORS and state.needs_preflight()

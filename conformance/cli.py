@@ -1,0 +1,214 @@
+"""``cors-conformance``: run the suite, explain one exchange, lint a policy.
+
+Exit status (``run``): 0 no divergence, 1 divergences found, 2 usage or policy error, 3 target
+unreachable or failing (setup errors), 4 an internal error of the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from conformance.context import PROFILES
+from conformance.outcomes import UsageError
+
+EXIT_OK, EXIT_DIVERGENCES, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cors-conformance",
+        description="Property-based conformance suite for server-side CORS implementations.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the suite against a target")
+    target = run.add_mutually_exclusive_group()
+    target.add_argument("--app", metavar="MODULE:ATTR", help="in-process ASGI or WSGI app")
+    target.add_argument("--url", metavar="URL", help="a server over HTTP, in any language")
+    target.add_argument("--framework", metavar="NAME", help="a framework built from the policy")
+    run.add_argument("--policy", metavar="FILE", help="policy TOML file (default: bundled)")
+    run.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="dev",
+        help="dev (25 examples per property), ci (100), thorough (1000)",
+    )
+    run.add_argument("--paths", nargs="+", metavar="PATH", help="paths to test")
+    run.add_argument("--report-dir", default="cors-report", metavar="DIR")
+    run.add_argument(
+        "-n",
+        "--workers",
+        default="0",
+        metavar="N",
+        help="pytest-xdist workers (0: none; 'auto': one per core)",
+    )
+    run.add_argument("--seed", type=int, help="seed; printed when chosen at random")
+    run.add_argument("--timeout", type=float, default=10.0, help="seconds per request (URL)")
+    run.add_argument("--max-examples", type=int, help="override the profile's examples")
+    run.add_argument("--properties", nargs="+", metavar="NAME", help="only these properties")
+
+    explain = sub.add_parser(
+        "explain",
+        help="read a request and the server's responses (JSON) on stdin; print "
+        "what a browser does and why",
+    )
+    explain.add_argument("--text", action="store_true", help="readable steps instead of JSON")
+    explain.add_argument(
+        "--profile",
+        choices=["spec", "chromium", "firefox", "webkit"],
+        help="browser profile (default: the document's, else spec)",
+    )
+    explain.add_argument("file", nargs="?", help="read this file instead of stdin")
+
+    lint = sub.add_parser("lint", help="warn about dangerous but valid policies")
+    lint.add_argument("policy", help="policy TOML file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "explain":
+            return _explain(args)
+        return _lint(args)
+    except UsageError as exc:
+        print(f"cors-conformance: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("cors-conformance: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"cors-conformance: internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _run(args: argparse.Namespace) -> int:
+    import pytest
+
+    from conformance.settings import RunOptions, load_policy_file
+
+    options = RunOptions(
+        app=args.app,
+        url=args.url,
+        framework=args.framework,
+        policy_file=args.policy,
+        paths=tuple(args.paths or ()),
+        profile=args.profile,
+        seed=args.seed,
+        timeout=args.timeout,
+        max_examples=args.max_examples,
+        properties=tuple(args.properties or ()),
+    )
+    options.check()
+    load_policy_file(options.policy_file)  # fail early, exit 2, on a bad policy
+    suite = Path(__file__).with_name("test_suite.py")
+    report_dir = Path(args.report_dir)
+    results = report_dir / "results.json"
+    if results.exists():
+        results.unlink()
+    pytest_args = [
+        str(suite),
+        "-c",
+        str(Path(__file__).with_name("pytest-suite.ini")),
+        "--rootdir",
+        str(Path.cwd()),
+        "-p",
+        "conformance.plugin",
+        "-q",
+        "--no-header",
+        "-p",
+        "no:cacheprovider",
+        "--tb=no",
+        "-rN",
+        f"--cors-profile={options.profile}",
+        f"--cors-report-dir={report_dir}",
+        f"--cors-timeout={options.timeout}",
+    ]
+    for flag, value in (
+        ("--cors-app", options.app),
+        ("--cors-url", options.url),
+        ("--cors-framework", options.framework),
+        ("--cors-policy", options.policy_file),
+    ):
+        if value:
+            pytest_args.append(f"{flag}={value}")
+    if options.paths:
+        pytest_args.append("--cors-paths=" + ",".join(options.paths))
+    if options.properties:
+        pytest_args.append("--cors-properties=" + ",".join(options.properties))
+    if options.seed is not None:
+        pytest_args.append(f"--cors-seed={options.seed}")
+    if options.max_examples is not None:
+        pytest_args.append(f"--cors-max-examples={options.max_examples}")
+    if args.workers not in ("0", 0):
+        pytest_args += ["-n", str(args.workers)]
+    code = pytest.main(pytest_args)
+    if code == pytest.ExitCode.USAGE_ERROR or (code == EXIT_USAGE and not results.exists()):
+        return EXIT_USAGE
+    if not results.exists():
+        return EXIT_UNREACHABLE if code == EXIT_UNREACHABLE else EXIT_INTERNAL
+    document = json.loads(results.read_text(encoding="utf-8"))
+    if document["summary"]["divergences"]:
+        return EXIT_DIVERGENCES
+    outcomes = {o["outcome"] for o in document["harness_outcomes"]}
+    if "setup-error" in outcomes:
+        return EXIT_UNREACHABLE
+    if "harness-error" in outcomes or code not in (0, 1):
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from reference.explain import ExplainInputError, explain_document, explain_text
+
+    try:
+        raw = Path(args.file).read_text(encoding="utf-8") if args.file else sys.stdin.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file!r}: {exc.strerror}") from None
+    try:
+        document: Any = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    try:
+        out = explain_document(document, profile=args.profile)
+    except ExplainInputError as exc:
+        raise UsageError(str(exc)) from None
+    if args.text:
+        sys.stdout.write(explain_text(out))
+    else:
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+    return EXIT_OK
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from conformance.settings import load_policy_file
+    from reference.policy_lint import lint
+
+    policy, _ = load_policy_file(args.policy)
+    warnings = lint(policy)
+    for warning in warnings:
+        print(f"{args.policy}: {warning.key}: [{warning.code}] {warning.message}")
+    if not warnings:
+        print(f"{args.policy}: no warnings")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,406 @@
+"""The comparison: what a browser does with the target's responses against what the policy
+intends. Every divergence traces to a spec step (the browser side) and a policy rule.
+
+Decisions are compared, not header bytes: two servers may answer with different but equivalent
+headers. The browser side is judged under the ``spec`` profile and, on the same recorded
+responses, under each engine profile; where they disagree the grade says so (see ``judge``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from conformance import divergences as d
+from conformance.divergences import Evidence, Exchange
+from conformance.exchange import rejudge
+from reference.browser import FetchResult
+from reference.grammar import DELTA_SECONDS
+from reference.headers import FAILURE, extract_header_list_values, get, header_names, strip_ows
+from reference.origins import same_origin
+from reference.policy import CorsPolicy
+from reference.policy_eval import Intended, intended_verdict
+from reference.profiles import CHROMIUM, FIREFOX, SPEC, WEBKIT, Profile
+from reference.safelist import CORS_SAFELISTED_RESPONSE_HEADER_NAMES
+from reference.verdict import Allowed, Blocked, RawResponse, WireRequest
+
+ENGINE_PROFILES: tuple[Profile, ...] = (CHROMIUM, FIREFOX, WEBKIT)
+
+# Response headers that no exposure policy is about: the CORS headers themselves, transport
+# and caching plumbing, and what browsers never expose.
+NOT_APPLICATION_HEADERS = frozenset(
+    {
+        b"vary",
+        b"date",
+        b"server",
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"set-cookie",
+        b"set-cookie2",
+        b"x-cors-conformance-app-exception",
+    }
+)
+
+
+def is_cross_origin(exchange: Exchange) -> bool:
+    request = exchange.request
+    return request is not None and not same_origin(request.origin, request.parsed_url.origin)
+
+
+def final_response(exchange: Exchange) -> RawResponse | None:
+    actual = [resp for wire, resp in exchange.pairs if not wire.is_preflight]
+    return actual[-1] if actual else None
+
+
+def _steps(result: FetchResult) -> tuple[str, ...]:
+    return tuple(f"{s.text} [{s.spec_ref}]" for s in result.verdict.steps)
+
+
+def _evidence(
+    summary: str, exchange: Exchange, result: FetchResult, intended: Intended, profile: Profile
+) -> Evidence:
+    return Evidence(
+        summary=summary,
+        exchanges=(exchange,),
+        browser_steps=_steps(result),
+        policy_steps=intended.steps,
+        profile=profile.name,
+        policy_rule=intended.rule,
+    )
+
+
+def decide(
+    intended: Intended, result: FetchResult, exchange: Exchange, profile: Profile
+) -> d.Divergence | None:
+    """The decision divergence, if any, of one browser profile's verdict against the intent."""
+    verdict = result.verdict
+    origin = exchange.request.origin.serialize() if exchange.request else "?"
+
+    def ev(summary: str) -> Evidence:
+        return _evidence(summary, exchange, result, intended, profile)
+
+    if isinstance(verdict, Allowed):
+        if verdict.response_type != "cors":
+            return None
+        if not intended.origin_allowed:
+            return d.OriginGrantedAgainstPolicy(
+                ev(f"script on {origin} can read the response, but {intended.rule} refuses it"),
+                reason="origin",
+            )
+        if not intended.credentials_allowed:
+            return d.CredentialedReadAgainstPolicy(
+                ev(
+                    f"a credentialed request from {origin} can be read, but {intended.rule} "
+                    "does not allow credentials"
+                ),
+                reason="credentials",
+            )
+        if not intended.method_allowed:
+            return d.MethodGrantedAgainstPolicy(
+                ev(
+                    f"method {exchange.request.method if exchange.request else '?'} is granted, "
+                    f"but {intended.rule} does not list it"
+                ),
+                reason="method",
+            )
+        if not intended.headers_allowed:
+            names = ", ".join(n.decode("latin-1") for n in intended.disallowed_headers)
+            return d.HeaderGrantedAgainstPolicy(
+                ev(f"request header(s) {names} granted, but {intended.rule} does not list them"),
+                reason="header",
+            )
+        return _exposure(intended, verdict, exchange, ev)
+    if intended.allowed:
+        actual_sent = any(not w.is_preflight for w in verdict.wire)
+        if verdict.preflighted and actual_sent and not verdict.reason.is_preflight:
+            return d.PreflightActualMismatch(
+                ev(f"the preflight passed, then the actual response failed: {verdict.reason}"),
+                reason=verdict.reason.value,
+                spec_ref=verdict.spec_ref,
+            )
+        return d.AllowedRequestBlocked(
+            ev(
+                f"the policy allows this request from {origin}, but the browser blocks it: "
+                f"{verdict.reason}"
+            ),
+            reason=verdict.reason.value,
+            spec_ref=verdict.spec_ref,
+        )
+    actual_sent = any(not w.is_preflight for w in verdict.wire)
+    if verdict.preflighted and actual_sent:
+        return d.PreflightGrantedAgainstPolicy(
+            ev(
+                f"the preflight passed and the browser sent the actual request, but "
+                f"{intended.rule} "
+                "refuses it (the response stays unreadable; the side effects happen)"
+            ),
+            reason=intended.rule.split("[", 1)[0].split(" ", 1)[0],
+        )
+    return None
+
+
+def _exposure(
+    intended: Intended, verdict: Allowed, exchange: Exchange, make: Callable[[str], Evidence]
+) -> d.Divergence | None:
+    response = final_response(exchange)
+    if response is None:
+        return None
+    visible = set(verdict.visible_header_names)
+    present = [
+        n
+        for n in header_names(response.headers)
+        if n not in NOT_APPLICATION_HEADERS and not n.startswith(b"access-control-")
+    ]
+    exposed = intended.exposed
+    for name in sorted(visible):
+        if name in CORS_SAFELISTED_RESPONSE_HEADER_NAMES or exposed is None or name in exposed:
+            continue
+        if name in NOT_APPLICATION_HEADERS or name.startswith(b"access-control-"):
+            continue
+        return d.HeaderExposedAgainstPolicy(
+            make(
+                f"script can read response header {name.decode('latin-1')!r}, which "
+                "expose_headers does not list"
+            ),
+            reason="expose",
+        )
+    for name in present:
+        wanted = exposed is None or name in exposed
+        if wanted and name not in visible:
+            return d.ExposedHeaderHidden(
+                make(f"the policy exposes {name.decode('latin-1')!r} but script cannot read it"),
+                reason="expose",
+            )
+    return None
+
+
+def judge(policy: CorsPolicy, exchange: Exchange) -> d.Divergence | None:
+    """The decision divergence of one exchange, graded across browser profiles.
+
+    The ``spec`` profile decides, unless the engines (judged on the same recorded responses)
+    differ from it: if every engine agrees on another outcome, that outcome is reported (it is
+    what users get); if the engines disagree among themselves, or only the spec diverges, the
+    divergence is informational.
+    """
+    request, result = exchange.request, exchange.result
+    if request is None or result is None or not is_cross_origin(exchange):
+        return None
+    intended = intended_verdict(policy, request, profile=SPEC)
+    spec_div = decide(intended, result, exchange, SPEC)
+    engines: dict[str, d.Divergence | None] = {}
+    for profile in ENGINE_PROFILES:
+        engine_result = rejudge(exchange, profile)
+        if engine_result is None:
+            continue
+        engine_intended = intended_verdict(policy, request, profile=profile)
+        engines[profile.name] = decide(engine_intended, engine_result, exchange, profile)
+    if not engines:
+        return spec_div
+
+    def kind(div: d.Divergence | None) -> str | None:
+        return None if div is None else div.kind
+
+    engine_kinds = {kind(div) for div in engines.values()}
+    if engine_kinds == {kind(spec_div)}:
+        return spec_div
+    if len(engine_kinds) == 1 and (common := next(iter(engines.values()))) is not None:
+        return common
+    table = {"spec": kind(spec_div)} | {name: kind(div) for name, div in engines.items()}
+    shown = ", ".join(f"{name}: {k or 'no divergence'}" for name, k in table.items())
+    base = spec_div or next(div for div in engines.values() if div is not None)
+    return d.BrowsersDisagree(
+        Evidence(
+            summary=f"browsers differ on this exchange ({shown})",
+            exchanges=(exchange,),
+            browser_steps=base.evidence.browser_steps,
+            policy_steps=base.evidence.policy_steps,
+            profile=base.evidence.profile,
+            policy_rule=base.evidence.policy_rule,
+            extra={"outcomes": table},
+        ),
+        reason=f"{kind(spec_div)}|" + "|".join(f"{n}={k}" for n, k in sorted(table.items())),
+        spec_ref=base.spec_ref,
+    )
+
+
+def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
+    """Non-strict findings on the raw responses: no effect in today's browsers, but wrong."""
+    found: list[d.Divergence] = []
+    request = exchange.request
+    intended = intended_verdict(policy, request) if request is not None else None
+    for wire, response in exchange.pairs:
+        origin = get(wire.headers, b"origin")
+        if origin is None:
+            continue
+        ev = Evidence(
+            summary="",
+            exchanges=(exchange,),
+            policy_steps=intended.steps if intended else (),
+            policy_rule=intended.rule if intended else None,
+        )
+        headers = tuple((n, strip_ows(v)) for n, v in response.headers)
+        acao = get(headers, b"access-control-allow-origin")
+        acac = get(headers, b"access-control-allow-credentials")
+        if acac is not None and acao not in (origin, b"*"):
+            found.append(
+                d.CredentialsToRefusedOrigin(
+                    _with(
+                        ev,
+                        f"Access-Control-Allow-Credentials: {acac.decode('latin-1')} is sent to "
+                        f"{origin.decode('latin-1')}, which the response does not allow "
+                        f"(Access-Control-Allow-Origin: {_show(acao)})",
+                    ),
+                    reason="acac",
+                )
+            )
+        acapn = get(headers, b"access-control-allow-private-network")
+        asked = get(wire.headers, b"access-control-request-private-network") is not None
+        allowed_pn = intended.allow_private_network if intended else False
+        if acapn is not None and not (asked and allowed_pn):
+            why = (
+                "the preflight did not ask for it" if not asked else "the policy does not allow it"
+            )
+            found.append(
+                d.PrivateNetworkGrantedUnasked(
+                    _with(
+                        ev,
+                        "Access-Control-Allow-Private-Network: "
+                        f"{acapn.decode('latin-1')} is sent, but "
+                        f"{why}",
+                    ),
+                    reason="acapn",
+                )
+            )
+        for name in (
+            b"access-control-allow-methods",
+            b"access-control-allow-headers",
+            b"access-control-expose-headers",
+        ):
+            if extract_header_list_values(headers, name) is FAILURE:
+                found.append(
+                    d.MalformedCorsHeader(
+                        _with(
+                            ev,
+                            f"{name.decode()}: {_show(get(headers, name))} is not a "
+                            "comma-separated "
+                            "list of tokens (browsers then ignore all of it)",
+                        ),
+                        reason=name.decode(),
+                    )
+                )
+        max_age = [v for n, v in headers if n.lower() == b"access-control-max-age"]
+        if (
+            wire.is_preflight
+            and max_age
+            and (len(max_age) > 1 or not DELTA_SECONDS.fullmatch(max_age[0]))
+        ):
+            found.append(
+                d.MalformedCorsHeader(
+                    _with(
+                        ev,
+                        f"Access-Control-Max-Age: {_show(b', '.join(max_age))} is not "
+                        "delta-seconds "
+                        "(browsers disagree on what it then means)",
+                    ),
+                    reason="access-control-max-age",
+                    spec_ref="https://fetch.spec.whatwg.org/#http-access-control-max-age",
+                )
+            )
+    return found
+
+
+def _with(evidence: Evidence, summary: str) -> Evidence:
+    return Evidence(
+        summary=summary,
+        exchanges=evidence.exchanges,
+        browser_steps=evidence.browser_steps,
+        policy_steps=evidence.policy_steps,
+        profile=evidence.profile,
+        policy_rule=evidence.policy_rule,
+    )
+
+
+def _show(value: bytes | None) -> str:
+    return "(absent)" if value is None else value.decode("latin-1")
+
+
+# -- Vary: checked differentially --------------------------------------------------------------
+CORS_RESPONSE_HEADERS = (
+    b"access-control-allow-origin",
+    b"access-control-allow-credentials",
+    b"access-control-expose-headers",
+)
+
+
+def cors_signature(response: RawResponse) -> tuple[bytes | None, ...]:
+    headers = tuple((n, strip_ows(v)) for n, v in response.headers)
+    return tuple(get(headers, name) for name in CORS_RESPONSE_HEADERS)
+
+
+def vary_covers_origin(response: RawResponse) -> bool:
+    # RFC 9110 §12.5.5: Vary is a list of field names, or "*".
+    for name, value in response.headers:
+        if name.lower() != b"vary":
+            continue
+        for item in value.split(b","):
+            if strip_ows(item).lower() in (b"origin", b"*"):
+                return True
+    return False
+
+
+def vary_divergence(probes: Sequence[Exchange]) -> d.Divergence | None:
+    """``probes``: the same request sent with different ``Origin`` values (or none).
+
+    If the CORS response headers differ between them, the response depends on ``Origin`` and
+    every one of those responses must say ``Vary: Origin``; otherwise an HTTP cache can serve
+    one origin's answer to another (Fetch §"CORS protocol and HTTP caches").
+    """
+    signatures = {cors_signature(final) for ex in probes if (final := final_response(ex))}
+    if len(signatures) < 2:
+        return None
+    for exchange in probes:
+        response = final_response(exchange)
+        if response is None or vary_covers_origin(response):
+            continue
+        wire = exchange.pairs[-1][0]
+        origin = get(wire.headers, b"origin")
+        return d.MissingVaryOrigin(
+            Evidence(
+                summary=(
+                    "the CORS headers change with Origin, but the response to "
+                    f"{'a request without Origin' if origin is None else _show(origin)} "
+                    f"(status {response.status}) has no Vary: Origin"
+                ),
+                exchanges=tuple(probes),
+            ),
+            reason="vary",
+        )
+    return None
+
+
+def without_origin(wire: WireRequest) -> WireRequest:
+    return WireRequest(
+        is_preflight=wire.is_preflight,
+        method=wire.method,
+        url=wire.url,
+        headers=tuple((n, v) for n, v in wire.headers if n.lower() != b"origin"),
+        credentials=wire.credentials,
+        body=wire.body,
+    )
+
+
+def with_origin(wire: WireRequest, origin: bytes) -> WireRequest:
+    stripped = without_origin(wire)
+    return WireRequest(
+        is_preflight=stripped.is_preflight,
+        method=stripped.method,
+        url=stripped.url,
+        headers=(*stripped.headers, (b"Origin", origin)),
+        credentials=stripped.credentials,
+        body=stripped.body,
+    )
+
+
+def blocked_reason(result: FetchResult) -> str:
+    verdict = result.verdict
+    return verdict.reason.value if isinstance(verdict, Blocked) else "allowed"

@@ -1,0 +1,49 @@
+"""What every property needs: the target, the policy, the paths, the Hypothesis settings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, Phase, settings
+
+from conformance.targets import Target
+from reference.policy import CorsPolicy
+
+PROFILES: dict[str, int] = {"dev": 25, "ci": 100, "thorough": 1000}
+"""Suite profiles: examples per property."""
+
+
+def hypothesis_settings(profile: str, *, max_examples: int | None = None) -> settings:
+    if profile not in PROFILES:
+        known = ", ".join(PROFILES)
+        raise ValueError(f"unknown suite profile {profile!r} (known: {known})")
+    return settings(
+        max_examples=max_examples or PROFILES[profile],
+        deadline=None,  # network targets: time is measured by the robustness checks instead
+        database=None,  # same seed, same examples: reproducible across runs and workers
+        print_blob=True,
+        report_multiple_bugs=True,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+            HealthCheck.data_too_large,
+        ],
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+    )
+
+
+@dataclass(slots=True, kw_only=True)
+class SuiteContext:
+    target: Target
+    policy: CorsPolicy
+    paths: tuple[str, ...] = ("/",)
+    profile: str = "dev"
+    seed: int | None = None
+    max_examples: int | None = None
+    occurrences: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    cases_sent: int = 0
+
+    @property
+    def settings(self) -> settings:
+        return hypothesis_settings(self.profile, max_examples=self.max_examples)

@@ -1,0 +1,80 @@
+"""Run one browser fetch against a target: the model says what goes on the wire, the target
+answers, the model decides. Also re-judges recorded responses under other browser profiles."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from conformance.divergences import Exchange
+from conformance.targets import Target
+from reference.browser import FetchResult, MissingResponse, browser_verdict, simulate_fetch
+from reference.cache import EMPTY_CACHE, PreflightCache
+from reference.profiles import SPEC, Profile
+from reference.request import BrowserRequest
+from reference.verdict import RawResponse, WireRequest
+
+
+def run_fetch(
+    target: Target,
+    request: BrowserRequest,
+    *,
+    profile: Profile = SPEC,
+    cache: PreflightCache = EMPTY_CACHE,
+    now: float = 0.0,
+) -> Exchange:
+    """Perform ``request`` as a browser with ``profile`` would, against ``target``."""
+    pairs: list[tuple[WireRequest, RawResponse]] = []
+    simulation = simulate_fetch(request, profile=profile, cache=cache, now=now)
+    started = time.perf_counter()
+    try:
+        wire = next(simulation)
+        while True:
+            response = target.send(wire)
+            pairs.append((wire, response))
+            wire = simulation.send(response)
+    except StopIteration as stop:
+        result: FetchResult = stop.value
+    return Exchange(
+        request=request,
+        pairs=tuple(pairs),
+        result=result,
+        elapsed=time.perf_counter() - started,
+    )
+
+
+def rejudge(exchange: Exchange, profile: Profile) -> FetchResult | None:
+    """The verdict of ``profile`` on the same recorded responses, or ``None`` when that browser
+    would have put different requests on the wire (then the recording cannot answer for it)."""
+    request = exchange.request
+    if request is None:
+        return None
+    pairs = list(exchange.pairs)
+
+    def responder(wire: WireRequest) -> RawResponse:
+        if not pairs:
+            raise MissingResponse(wire)
+        sent, response = pairs.pop(0)
+        if replace(sent, headers=tuple(sorted(sent.headers))) != replace(
+            wire, headers=tuple(sorted(wire.headers))
+        ):
+            raise MissingResponse(wire)
+        return response
+
+    try:
+        result = browser_verdict(request, responder, profile=profile)
+    except MissingResponse:
+        return None
+    return result if not pairs else None
+
+
+def send_raw(target: Target, wire: WireRequest) -> Exchange:
+    """Send one request as is (hostile input, differential probes); no model involved."""
+    started = time.perf_counter()
+    response = target.send(wire)
+    return Exchange(
+        request=None,
+        pairs=((wire, response),),
+        result=None,
+        elapsed=time.perf_counter() - started,
+    )

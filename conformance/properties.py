@@ -1,0 +1,496 @@
+"""The properties: each a Hypothesis-driven check of the target against the policy.
+
+Each property is built from a :class:`SuiteContext` into a zero-argument callable wrapped by
+``hypothesis.given``; pytest runs them through ``conformance/test_suite.py``, and the zoo tests
+call them directly. A property raises the first divergence an example shows, specialised by its
+reason, so Hypothesis keeps distinct bugs apart and shrinks each one separately.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from hypothesis import given, seed
+from hypothesis import strategies as st
+
+from conformance import compare
+from conformance import divergences as d
+from conformance.context import SuiteContext
+from conformance.divergences import Evidence, Exchange
+from conformance.exchange import run_fetch, send_raw
+from reference.browser import needs_preflight, simulate_fetch
+from reference.headers import get, strip_ows
+from reference.origins import Origin, parse_serialized_origin, parse_url
+from reference.policy_eval import intended_verdict
+from reference.request import BrowserRequest, CredentialsMode
+from reference.verdict import Allowed, WireRequest
+from strategies import cors_requests, hostile_requests, near_miss_origins, policy_origins
+
+Check = Callable[[], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Property:
+    name: str
+    description: str
+    build: Callable[[SuiteContext], Check]
+
+
+_SPECIALISED: dict[tuple[str, str], type[d.Divergence]] = {}
+
+
+def _specialised(cls: type[d.Divergence], reason: str) -> type[d.Divergence]:
+    """A subclass per (kind, reason): Hypothesis tells failures apart by exception type."""
+    key = (cls.__qualname__, reason)
+    if key not in _SPECIALISED:
+        safe = "".join(ch if ch.isalnum() else "_" for ch in reason)[:60]
+        _SPECIALISED[key] = type(f"{cls.__name__}__{safe}", (cls,), {"__module__": cls.__module__})
+    return _SPECIALISED[key]
+
+
+def found(ctx: SuiteContext, div: d.Divergence) -> d.Divergence:
+    """Count an occurrence and return the divergence as its reason-specific subclass."""
+    ctx.occurrences[div.dedup_key] += 1
+    special = _specialised(type(div), div.reason)
+    out = special.__new__(special)
+    out.__dict__.update(div.__dict__)
+    out.args = div.args
+    return out
+
+
+def _given(ctx: SuiteContext, *strategies: st.SearchStrategy[object]) -> Callable[..., Check]:
+    def wrap(fn: Callable[..., None]) -> Check:
+        test = ctx.settings(given(*strategies)(fn))
+        if ctx.seed is not None:
+            test = seed(ctx.seed)(test)
+        return test
+
+    return wrap
+
+
+def _requests(ctx: SuiteContext) -> st.SearchStrategy[BrowserRequest]:
+    return cors_requests(policy=ctx.policy, base_url=ctx.target.base_url, paths=ctx.paths)
+
+
+def _fetch(ctx: SuiteContext, request: BrowserRequest) -> Exchange:
+    ctx.cases_sent += 1
+    return run_fetch(ctx.target, request)
+
+
+def _decision(ctx: SuiteContext, request: BrowserRequest) -> None:
+    exchange = _fetch(ctx, request)
+    div = compare.judge(ctx.policy, exchange)
+    if div is not None:
+        raise found(ctx, div)
+
+
+# -- decision properties -----------------------------------------------------------------------
+def simple_requests(ctx: SuiteContext) -> Check:
+    @_given(ctx, _requests(ctx).filter(lambda r: not needs_preflight(r)))
+    def simple_requests(request: BrowserRequest) -> None:
+        _decision(ctx, request)
+
+    return simple_requests
+
+
+def preflighted_requests(ctx: SuiteContext) -> Check:
+    @_given(ctx, _requests(ctx).filter(needs_preflight))
+    def preflighted_requests(request: BrowserRequest) -> None:
+        # Also "a granted preflight implies a granted actual request": judge() reports a
+        # passed preflight followed by a failed actual request as its own kind.
+        _decision(ctx, request)
+
+    return preflighted_requests
+
+
+def credentials_modes(ctx: SuiteContext) -> Check:
+    @_given(ctx, _requests(ctx))
+    def credentials_modes(request: BrowserRequest) -> None:
+        for mode in (CredentialsMode.OMIT, CredentialsMode.SAME_ORIGIN, CredentialsMode.INCLUDE):
+            for cookie in (None, b"session=cors-conformance"):
+                variant = replace(request, credentials=mode, cookie=cookie)
+                _decision(ctx, variant)
+
+    return credentials_modes
+
+
+def exposed_headers(ctx: SuiteContext) -> Check:
+    origins = policy_origins(ctx.policy)
+
+    @_given(ctx, _requests(ctx), origins)
+    def exposed_headers(request: BrowserRequest, origin: Origin) -> None:
+        variant = replace(request, origin=origin)  # an origin the policy allows, mostly
+        exchange = _fetch(ctx, variant)
+        div = compare.judge(ctx.policy, exchange)
+        if isinstance(div, d.HeaderExposedAgainstPolicy | d.ExposedHeaderHidden):
+            raise found(ctx, div)
+
+    return exposed_headers
+
+
+# -- response hygiene (non-strict) -------------------------------------------------------------
+def _hygiene(ctx: SuiteContext, kinds: tuple[type[d.Divergence], ...], name: str) -> Check:
+    @_given(ctx, _requests(ctx))
+    def check(request: BrowserRequest) -> None:
+        exchange = _fetch(ctx, request)
+        if not compare.is_cross_origin(exchange):
+            return
+        for div in compare.hygiene(ctx.policy, exchange):
+            if isinstance(div, kinds):
+                raise found(ctx, div)
+
+    check.__name__ = check.__qualname__ = name
+    return check
+
+
+def credentials_header_hygiene(ctx: SuiteContext) -> Check:
+    return _hygiene(ctx, (d.CredentialsToRefusedOrigin,), "credentials_header_hygiene")
+
+
+def private_network_hygiene(ctx: SuiteContext) -> Check:
+    return _hygiene(ctx, (d.PrivateNetworkGrantedUnasked,), "private_network_hygiene")
+
+
+def header_grammar(ctx: SuiteContext) -> Check:
+    return _hygiene(ctx, (d.MalformedCorsHeader,), "header_grammar")
+
+
+# -- Vary, differential --------------------------------------------------------------------------
+def _actual_wire(request: BrowserRequest) -> WireRequest | None:
+    """The actual request a browser sends for a simple request (no preflight)."""
+    simulation = simulate_fetch(request)
+    try:
+        wire = next(simulation)
+    except StopIteration:
+        return None
+    return None if wire.is_preflight else wire
+
+
+def vary_origin(ctx: SuiteContext) -> Check:
+    others = st.one_of(policy_origins(ctx.policy), near_miss_origins(ctx.policy))
+
+    @_given(ctx, _requests(ctx).filter(lambda r: not needs_preflight(r)), others)
+    def vary_origin(request: BrowserRequest, other: Origin) -> None:
+        wire = _actual_wire(request)
+        if wire is None or get(wire.headers, b"origin") is None:
+            return
+        other_origin = other.serialize().encode()
+        probes = [
+            send_raw(ctx.target, wire),
+            send_raw(ctx.target, compare.with_origin(wire, other_origin)),
+            send_raw(ctx.target, compare.without_origin(wire)),
+        ]
+        ctx.cases_sent += 3
+        div = compare.vary_divergence(probes)
+        if div is not None:
+            raise found(ctx, div)
+
+    return vary_origin
+
+
+def no_origin_requests(ctx: SuiteContext) -> Check:
+    allowed = policy_origins(ctx.policy)
+
+    @_given(ctx, _requests(ctx).filter(lambda r: r.method.upper() in ("GET", "HEAD")), allowed)
+    def no_origin_requests(request: BrowserRequest, origin: Origin) -> None:
+        wire = _actual_wire(replace(request, origin=origin, headers=()))
+        if wire is None:
+            return
+        with_origin = send_raw(ctx.target, wire)
+        plain = send_raw(ctx.target, compare.without_origin(wire))
+        ctx.cases_sent += 2
+        ok = with_origin.pairs[0][1].status
+        status = plain.pairs[0][1].status
+        if ok < 400 <= status:
+            raise found(
+                ctx,
+                d.NoOriginRequestRefused(
+                    Evidence(
+                        summary=(
+                            f"without Origin the target answers {status}; with Origin "
+                            f"{get(wire.headers, b'origin')!r} it answers {ok}"
+                        ),
+                        exchanges=(plain, with_origin),
+                    ),
+                    reason=str(status // 100) + "xx",
+                ),
+            )
+
+    return no_origin_requests
+
+
+# -- state ---------------------------------------------------------------------------------------
+def _decision_key(exchange: Exchange) -> str:
+    assert exchange.result is not None
+    verdict = exchange.result.verdict
+    if isinstance(verdict, Allowed):
+        return f"allowed:{b','.join(verdict.visible_header_names).decode('latin-1')}"
+    return f"blocked:{verdict.reason}"
+
+
+def _consistency(
+    ctx: SuiteContext,
+    first: Exchange,
+    again: Exchange,
+    *,
+    plain: type[d.Divergence],
+    insecure: type[d.Divergence],
+    what: str,
+) -> None:
+    if _decision_key(first) == _decision_key(again):
+        return
+    grants = [compare.judge(ctx.policy, ex) for ex in (first, again)]
+    cls = insecure if any(g is not None and g.grade is d.Grade.INSECURE for g in grants) else plain
+    raise found(
+        ctx,
+        cls(
+            Evidence(
+                summary=f"{what}: {_decision_key(first)} then {_decision_key(again)}",
+                exchanges=(first, again),
+            ),
+            reason="decision",
+        ),
+    )
+
+
+def history_independence(ctx: SuiteContext) -> Check:
+    @_given(ctx, _requests(ctx), st.lists(_requests(ctx), min_size=1, max_size=4))
+    def history_independence(request: BrowserRequest, others: list[BrowserRequest]) -> None:
+        first = _fetch(ctx, request)
+        for other in others:
+            _fetch(ctx, other)
+        again = _fetch(ctx, request)
+        _consistency(
+            ctx,
+            first,
+            again,
+            plain=d.DecisionDependsOnHistory,
+            insecure=d.InsecureDecisionDependsOnHistory,
+            what=f"the same request decided differently after {len(others)} other request(s)",
+        )
+
+    return history_independence
+
+
+def determinism(ctx: SuiteContext) -> Check:
+    @_given(ctx, _requests(ctx))
+    def determinism(request: BrowserRequest) -> None:
+        first = _fetch(ctx, request)
+        again = _fetch(ctx, request)
+        _consistency(
+            ctx,
+            first,
+            again,
+            plain=d.DecisionNotDeterministic,
+            insecure=d.InsecureDecisionNotDeterministic,
+            what="the same request sent twice in a row",
+        )
+
+    return determinism
+
+
+# -- hostile input (robustness) -------------------------------------------------------------------
+def hostile_input(ctx: SuiteContext) -> Check:
+    @_given(
+        ctx,
+        hostile_requests(policy=ctx.policy, base_url=ctx.target.base_url, paths=ctx.paths),
+    )
+    def hostile_input(wire: WireRequest) -> None:
+        exchange = send_raw(ctx.target, wire)
+        ctx.cases_sent += 1
+        response = exchange.pairs[0][1]
+        if response.status >= 500:
+            raise found(
+                ctx,
+                d.ServerErrorOnHostileInput(
+                    Evidence(
+                        summary=f"the target answers {response.status} to this request",
+                        exchanges=(exchange,),
+                    ),
+                    reason=f"{response.status // 100}xx",
+                ),
+            )
+        grant = _hostile_grant(ctx, wire, exchange)
+        if grant is not None:
+            raise found(ctx, grant)
+
+    return hostile_input
+
+
+def _hostile_grant(ctx: SuiteContext, wire: WireRequest, exchange: Exchange) -> d.Divergence | None:
+    origins = [v for n, v in wire.headers if n.lower() == b"origin"]
+    if len(origins) != 1:
+        return None
+    sent = strip_ows(origins[0])
+    response = exchange.pairs[0][1]
+    acao = get(
+        tuple((n, strip_ows(v)) for n, v in response.headers), b"access-control-allow-origin"
+    )
+    if acao is None or acao != sent:
+        return None
+    parsed = parse_serialized_origin(sent)
+    if parsed is not None:
+        probe = BrowserRequest(origin=parsed, url=wire.url)
+        if intended_verdict(ctx.policy, probe).origin_allowed:
+            return None
+    elif _any_origin(ctx, wire.url):
+        return None  # the policy allows any origin: echoing whatever came is intended
+    return d.HostileGrant(
+        Evidence(
+            summary=(
+                f"Origin {sent.decode('latin-1')!r} is not an origin the policy allows, but the "
+                "target echoes it in Access-Control-Allow-Origin"
+            ),
+            exchanges=(exchange,),
+        ),
+        reason="echo",
+    )
+
+
+def _any_origin(ctx: SuiteContext, url: str) -> bool:
+    path = parse_url(url).path_query.split("?", 1)[0]
+    return "*" in ctx.policy.rules_for_path(path).origins
+
+
+# -- scaling ---------------------------------------------------------------------------------------
+SCALING_SIZES = (250, 500, 1000, 2000, 4000)
+
+
+def header_list_scaling(ctx: SuiteContext) -> Check:
+    """Not Hypothesis-driven: a measurement. A preflight whose Access-Control-Request-Headers
+    lists n names; if time grows faster than linearly (ratio of the largest to the size-scaled
+    smallest above 4 and the largest above 50 ms), the target parses it superlinearly."""
+
+    def header_list_scaling() -> None:
+        url = ctx.target.base_url + ctx.paths[0]
+        origin = _some_allowed_origin(ctx)
+        timings: dict[int, float] = {}
+        exchanges = []
+        for n in SCALING_SIZES:
+            names = b",".join(b"x-h%d" % i for i in range(n))
+            wire = WireRequest(
+                is_preflight=True,
+                method=b"OPTIONS",
+                url=url,
+                headers=(
+                    (b"Accept", b"*/*"),
+                    (b"Access-Control-Request-Method", b"GET"),
+                    (b"Access-Control-Request-Headers", names),
+                    (b"Origin", origin),
+                ),
+                credentials=False,
+            )
+            best = float("inf")
+            for _ in range(3):
+                started = time.perf_counter()
+                exchange = send_raw(ctx.target, wire)
+                best = min(best, time.perf_counter() - started)
+            timings[n] = best
+            exchanges.append(exchange)
+            ctx.cases_sent += 3
+        small, large = SCALING_SIZES[0], SCALING_SIZES[-1]
+        expected = timings[small] * (large / small)
+        ratio = timings[large] / expected if expected > 0 else 0.0
+        if timings[large] > 0.05 and ratio > 4:
+            shown = ", ".join(f"{n}: {t * 1000:.1f} ms" for n, t in timings.items())
+            raise found(
+                ctx,
+                d.SuperlinearHeaderParsing(
+                    Evidence(
+                        summary=(
+                            f"time per preflight by Access-Control-Request-Headers length: "
+                            f"{shown}; {ratio:.1f}x what linear growth predicts"
+                        ),
+                        exchanges=(exchanges[0],),
+                        extra={"timings_ms": {n: t * 1000 for n, t in timings.items()}},
+                    ),
+                    reason="acrh",
+                ),
+            )
+
+    return header_list_scaling
+
+
+def _some_allowed_origin(ctx: SuiteContext) -> bytes:
+    for origin in ctx.policy.allow_origins:
+        if origin not in ("*", "null"):
+            parsed = parse_serialized_origin(origin)
+            if parsed is not None:
+                return parsed.serialize().encode()
+    return b"https://cors-conformance.example"
+
+
+PROPERTIES: tuple[Property, ...] = (
+    Property(
+        name="simple_requests",
+        description="Requests a browser sends without a preflight",
+        build=simple_requests,
+    ),
+    Property(
+        name="preflighted_requests",
+        description=(
+            "Preflight then actual request; a granted preflight implies a granted actual request"
+        ),
+        build=preflighted_requests,
+    ),
+    Property(
+        name="credentials_modes",
+        description="Each request under omit, same-origin and include, with and without a cookie",
+        build=credentials_modes,
+    ),
+    Property(
+        name="exposed_headers",
+        description="Which response headers script can read",
+        build=exposed_headers,
+    ),
+    Property(
+        name="vary_origin",
+        description=(
+            "Vary: Origin wherever CORS headers depend on Origin (same request, two origins, none)"
+        ),
+        build=vary_origin,
+    ),
+    Property(
+        name="no_origin_requests",
+        description="Requests without Origin are served normally",
+        build=no_origin_requests,
+    ),
+    Property(
+        name="history_independence",
+        description="A decision does not depend on earlier requests",
+        build=history_independence,
+    ),
+    Property(
+        name="determinism",
+        description="The same request gets the same decision every time",
+        build=determinism,
+    ),
+    Property(
+        name="credentials_header_hygiene",
+        description="No Access-Control-Allow-Credentials to refused origins",
+        build=credentials_header_hygiene,
+    ),
+    Property(
+        name="private_network_hygiene",
+        description="No Access-Control-Allow-Private-Network unasked",
+        build=private_network_hygiene,
+    ),
+    Property(
+        name="header_grammar",
+        description="CORS response headers follow their grammar",
+        build=header_grammar,
+    ),
+    Property(
+        name="hostile_input",
+        description="Hostile input: no 5xx, and no grant the policy forbids",
+        build=hostile_input,
+    ),
+    Property(
+        name="header_list_scaling",
+        description="Time per preflight grows at most linearly with Access-Control-Request-Headers",
+        build=header_list_scaling,
+    ),
+)
+PROPERTY_BY_NAME = {p.name: p for p in PROPERTIES}

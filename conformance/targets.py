@@ -1,0 +1,223 @@
+"""Targets: where the suite sends the browser's wire requests.
+
+Every request is built explicitly with exactly the headers the model put on the wire; no client
+defaults (httpx adds ``Accept``, ``Accept-Encoding``, ``Connection`` and ``User-Agent`` only in
+``Client.build_request``, which is never called here). Responses are read raw: header lines in
+order, duplicates kept, never followed (the model follows redirects itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from conformance.outcomes import NotApplicable, SetupError, TargetUnreachable, UsageError
+from reference.verdict import RawResponse, WireRequest
+
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransportLimits:
+    """What a transport cannot carry; such cases are not-applicable, never divergences."""
+
+    merges_duplicate_request_headers: bool = False  # WSGI: one environ key per name
+    lowercases_header_names: bool = False  # ASGI
+    ascii_only_header_values: bool = False
+
+
+class Target(Protocol):
+    name: str
+    base_url: str
+    limits: TransportLimits
+
+    def send(self, wire: WireRequest) -> RawResponse: ...
+
+    def close(self) -> None: ...
+
+
+def _check_carriable(wire: WireRequest, limits: TransportLimits) -> None:
+    if limits.merges_duplicate_request_headers:
+        names = [n.lower() for n, _ in wire.headers]
+        if len(names) != len(set(names)):
+            raise NotApplicable("this transport merges repeated request header names")
+    if limits.ascii_only_header_values and any(not v.isascii() for _, v in wire.headers):
+        raise NotApplicable("this transport carries only ASCII header values")
+
+
+def _build(wire: WireRequest) -> httpx.Request:
+    return httpx.Request(
+        wire.method.decode("latin-1"),
+        wire.url,
+        headers=list(wire.headers),
+        content=wire.body,
+    )
+
+
+def _raw(response: httpx.Response) -> RawResponse:
+    return RawResponse(status=response.status_code, headers=tuple(response.headers.raw))
+
+
+def _describe(wire: WireRequest) -> str:
+    return f"{wire.method.decode('latin-1')} {wire.url}"
+
+
+class AsgiTarget:
+    """An ASGI app in process, through ``httpx.ASGITransport`` on a private event loop."""
+
+    limits = TransportLimits(lowercases_header_names=True)
+
+    def __init__(self, app: Any, *, name: str = "asgi", base_url: str = "http://testserver"):
+        self.name = name
+        self.base_url = base_url
+        self._loop = asyncio.new_event_loop()
+        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+
+    def send(self, wire: WireRequest) -> RawResponse:
+        _check_carriable(wire, self.limits)
+        request = _build(wire)
+        try:
+            response = self._loop.run_until_complete(self._client.send(request))
+        except Exception as exc:  # the app raised: what a server would turn into a 500
+            return _app_crashed(exc)
+        self._loop.run_until_complete(response.aread())
+        return _raw(response)
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._client.aclose())
+        self._loop.close()
+
+
+class WsgiTarget:
+    """A WSGI app in process, through ``httpx.WSGITransport``."""
+
+    limits = TransportLimits(merges_duplicate_request_headers=True, ascii_only_header_values=True)
+
+    def __init__(self, app: Any, *, name: str = "wsgi", base_url: str = "http://testserver"):
+        self.name = name
+        self.base_url = base_url
+        self._client = httpx.Client(transport=httpx.WSGITransport(app=app))
+
+    def send(self, wire: WireRequest) -> RawResponse:
+        _check_carriable(wire, self.limits)
+        try:
+            response = self._client.send(_build(wire))
+        except Exception as exc:
+            return _app_crashed(exc)
+        return _raw(response)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _app_crashed(exc: BaseException) -> RawResponse:
+    # An in-process app that raises is a server answering 500; say why in a header the model
+    # never reads, so the report shows it.
+    detail = f"{type(exc).__name__}: {exc}"[:200].encode("ascii", "replace")
+    return RawResponse(status=500, headers=((b"x-cors-conformance-app-exception", detail),))
+
+
+class UrlTarget:
+    """Any server over real HTTP."""
+
+    limits = TransportLimits()
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        name: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_requests: int | None = None,
+        min_interval: float = 0.0,
+    ) -> None:
+        url = httpx.URL(base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise UsageError(f"--url {base_url!r}: expected an http:// or https:// URL")
+        self.name = name or base_url
+        self.base_url = str(url.copy_with(path="", query=None, fragment=None)).rstrip("/")
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._max_requests = max_requests
+        self._min_interval = min_interval
+        self._sent = 0
+        self._last = 0.0
+
+    def send(self, wire: WireRequest) -> RawResponse:
+        _check_carriable(wire, self.limits)
+        if self._max_requests is not None and self._sent >= self._max_requests:
+            raise SetupError(
+                f"request budget of {self._max_requests} exhausted", request=_describe(wire)
+            )
+        wait = self._last + self._min_interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._sent += 1
+        self._last = time.monotonic()
+        try:
+            response = self._client.send(_build(wire))
+        except httpx.ConnectError as exc:
+            cls = TargetUnreachable if self._sent == 1 else SetupError
+            raise cls(
+                f"cannot connect to {self.base_url}: {exc}", request=_describe(wire)
+            ) from None
+        except httpx.TimeoutException as exc:
+            raise SetupError(f"timed out: {type(exc).__name__}", request=_describe(wire)) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise SetupError(
+                f"broken HTTP from the target: {exc}", request=_describe(wire)
+            ) from None
+        return _raw(response)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def load_app(spec: str) -> Any:
+    """Import ``module:attr`` (``attr`` may be dotted, or a call like ``create_app()``)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"--app {spec!r}: expected MODULE:ATTRIBUTE, e.g. myproject.asgi:app")
+    if "" not in sys.path:
+        sys.path.insert(0, "")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"--app {spec!r}: cannot import module {module_name!r}: {exc}") from None
+    except Exception as exc:
+        raise UsageError(
+            f"--app {spec!r}: importing {module_name!r} failed: {type(exc).__name__}: {exc}"
+        ) from None
+    call = attr.endswith("()")
+    obj: Any = module
+    for part in attr.removesuffix("()").split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise UsageError(f"--app {spec!r}: {module_name!r} has no attribute {part!r}") from None
+    if call:
+        obj = obj()
+    if not callable(obj):
+        raise UsageError(f"--app {spec!r}: {attr!r} is not an ASGI or WSGI application")
+    return obj
+
+
+def is_asgi(app: Any) -> bool:
+    """ASGI 3 apps are coroutine functions of (scope, receive, send); WSGI apps take 2 args."""
+    if inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(app.__call__):
+        return True
+    try:
+        params = inspect.signature(app).parameters
+    except (TypeError, ValueError):
+        return False
+    return len(params) == 3
+
+
+def target_for_app(app: Any, *, name: str) -> Target:
+    return AsgiTarget(app, name=name) if is_asgi(app) else WsgiTarget(app, name=name)
