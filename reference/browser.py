@@ -11,6 +11,7 @@ Main fetch, HTTP fetch, CORS-preflight fetch and HTTP-redirect fetch are followe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
@@ -24,15 +25,7 @@ from reference.cache import (
     parse_max_age,
     store,
 )
-from reference.headers import (
-    FAILURE,
-    HeaderList,
-    extract_header_list_values,
-    get,
-    get_all,
-    header_names,
-    strip_ows,
-)
+from reference.headers import FAILURE, HeaderIndex, HeaderList
 from reference.origins import OriginError, ParsedURL, TupleOrigin, parse_url, same_origin
 from reference.profiles import SPEC, Profile, Quirk
 from reference.request import BrowserRequest, CredentialsMode, RedirectMode, RequestMode
@@ -55,6 +48,7 @@ from reference.verdict import (
     WireRequest,
 )
 
+_NEVER_EXPOSED = frozenset({b"set-cookie", b"set-cookie2"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 20
 ACAO = b"access-control-allow-origin"
@@ -83,20 +77,35 @@ class _Blocked(Exception):
         self.text = text
 
 
-def received(response: RawResponse) -> RawResponse:
-    """What the HTTP layer hands Fetch: each value with leading and trailing OWS removed."""
-    return RawResponse(
-        status=response.status,
-        headers=tuple((n, strip_ows(v)) for n, v in response.headers),
-    )
+class Received:
+    """A response as the HTTP layer hands it to Fetch: each value with leading and trailing
+    OWS removed, the list indexed by name once."""
+
+    __slots__ = ("headers", "index", "status")
+
+    def __init__(self, response: RawResponse) -> None:
+        self.status = response.status
+        self.headers: HeaderList = tuple((n, v.strip(b"\t ")) for n, v in response.headers)
+        self.index = HeaderIndex(self.headers)
+
+
+def received(response: RawResponse) -> Received:
+    return Received(response)
 
 
 class _Fetch:
     """Mutable state of one fetch; only lives inside :func:`simulate_fetch`."""
 
     def __init__(
-        self, request: BrowserRequest, profile: Profile, cache: PreflightCache, now: float
+        self,
+        request: BrowserRequest,
+        profile: Profile,
+        cache: PreflightCache,
+        now: float,
+        trace: bool = True,
     ) -> None:
+        self.trace = trace
+        self._serialized: tuple[int, bytes] | None = None
         self.request = request
         self.profile = profile
         self.cache = cache
@@ -113,19 +122,15 @@ class _Fetch:
         combine = request.headers_api == "xhr" or profile.has(
             Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS
         )
-        headers = prepare_author_headers(
-            request.headers,
-            combine=combine,
-            no_cors=request.mode is RequestMode.NO_CORS,
-            profile=profile,
+        self.headers: HeaderList = _request_header_list(
+            request.headers, combine, request.mode is RequestMode.NO_CORS, profile
         )
-        # https://fetch.spec.whatwg.org/#fetching step 12: append `Accept: */*` if absent.
-        if not any(n.lower() == b"accept" for n, _ in headers):
-            headers = (*headers, (b"Accept", b"*/*"))
-        self.headers: HeaderList = headers
 
-    def step(self, text: str, ref: str) -> None:
-        self.steps.append(Step(text=text, spec_ref=ref))
+    def step(self, text: str | Callable[[], str], ref: str) -> None:
+        """Record a decision; the text is formatted only when tracing (reports need it, the
+        hot path of a run does not: a verdict is the same either way)."""
+        if self.trace:
+            self.steps.append(Step(text=text() if callable(text) else text, spec_ref=ref))
 
     # -- origins -----------------------------------------------------------------------------
     @property
@@ -147,16 +152,18 @@ class _Fetch:
 
     def serialized_origin(self) -> bytes:
         # https://fetch.spec.whatwg.org/#serializing-a-request-origin
-        if self.tainted_origin():
-            return b"null"
-        return self.request.origin.serialize().encode()
+        hops = len(self.url_list)
+        if self._serialized is None or self._serialized[0] != hops:
+            value = b"null" if self.tainted_origin() else self.request.origin.serialize().encode()
+            self._serialized = (hops, value)
+        return self._serialized[1]
 
     # -- the CORS check ----------------------------------------------------------------------
-    def cors_check(self, response: RawResponse, *, preflight: bool) -> None:
+    def cors_check(self, response: Received, *, preflight: bool) -> None:
         # https://fetch.spec.whatwg.org/#cors-check
         prefix = "PREFLIGHT_" if preflight else ""
         # Step 1: let origin be the result of getting `Access-Control-Allow-Origin`.
-        acao = get(response.headers, ACAO)
+        acao = response.index.get(ACAO)
         # Step 2: if origin is null, return failure.
         if acao is None:
             raise _Blocked(
@@ -197,14 +204,14 @@ class _Fetch:
                 f"as {_q(expected)} and the comparison is byte for byte",
             )
         self.step(
-            f"Access-Control-Allow-Origin equals the request's origin {_q(expected)}",
+            lambda: f"Access-Control-Allow-Origin equals the request's origin {_q(expected)}",
             anchors.CORS_CHECK,
         )
         # Step 5: if credentials mode is not "include", return success.
         if not self.include:
             return
         # Steps 6-7: `Access-Control-Allow-Credentials` must be exactly `true`.
-        acac = get(response.headers, ACAC)
+        acac = response.index.get(ACAC)
         if acac != b"true":
             raise _Blocked(
                 BlockedReason[prefix + "INVALID_ALLOW_CREDENTIALS"],
@@ -270,10 +277,10 @@ class _Fetch:
             credentials=False,
         )
 
-    def validate_preflight(self, response: RawResponse, unsafe: tuple[bytes, ...]) -> None:
+    def validate_preflight(self, response: Received, unsafe: tuple[bytes, ...]) -> None:
         # https://fetch.spec.whatwg.org/#cors-preflight-fetch-0 step 7
         status = response.status
-        if status in REDIRECT_STATUSES and get(response.headers, b"location") is not None:
+        if status in REDIRECT_STATUSES and response.index.get(b"location") is not None:
             raise _Blocked(
                 BlockedReason.PREFLIGHT_DISALLOWED_REDIRECT,
                 str(status).encode(),
@@ -290,10 +297,10 @@ class _Fetch:
                 str(status).encode(),
                 f"the preflight response status {status} is not an ok status (200-299)",
             )
-        self.step(f"preflight status {status} is an ok status", anchors.OK_STATUS)
+        self.step(lambda: f"preflight status {status} is an ok status", anchors.OK_STATUS)
         self.cors_check(response, preflight=True)
         if self.profile.has(Quirk.PRIVATE_NETWORK_ACCESS) and self.request.private_network:
-            acapn = get(response.headers, ACAPN)
+            acapn = response.index.get(ACAPN)
             if acapn is None:
                 raise _Blocked(
                     BlockedReason.PREFLIGHT_MISSING_ALLOW_PRIVATE_NETWORK,
@@ -307,20 +314,20 @@ class _Fetch:
                     "Access-Control-Allow-Private-Network is not exactly `true`",
                 )
         # Step 7.1: methods = extract `Access-Control-Allow-Methods`.
-        methods = extract_header_list_values(response.headers, ACAM)
+        methods = response.index.extract(ACAM)
         # Step 7.2: header names = extract `Access-Control-Allow-Headers`.
-        names = extract_header_list_values(response.headers, ACAH)
+        names = response.index.extract(ACAH)
         # Step 7.3: if either is failure, return a network error.
         if methods is FAILURE:
             raise _Blocked(
                 BlockedReason.INVALID_ALLOW_METHODS_PREFLIGHT_RESPONSE,
-                get(response.headers, ACAM),
+                response.index.get(ACAM),
                 "Access-Control-Allow-Methods does not parse as a list of tokens",
             )
         if names is FAILURE:
             raise _Blocked(
                 BlockedReason.INVALID_ALLOW_HEADERS_PREFLIGHT_RESPONSE,
-                get(response.headers, ACAH),
+                response.index.get(ACAH),
                 "Access-Control-Allow-Headers does not parse as a list of tokens",
             )
         # Step 7.4: methods null and use-CORS-preflight flag set: methods = [request's method].
@@ -343,9 +350,9 @@ class _Fetch:
                 BlockedReason.METHOD_DISALLOWED_BY_PREFLIGHT_RESPONSE,
                 self.method,
                 f"method {_q(self.method)} is not allowed by Access-Control-Allow-Methods "
-                f"{_q(get(response.headers, ACAM))}: {why}",
+                f"{_q(response.index.get(ACAM))}: {why}",
             )
-        self.step(f"method {_q(self.method)} is allowed", anchors.CORS_PREFLIGHT_FETCH)
+        self.step(lambda: f"method {_q(self.method)} is allowed", anchors.CORS_PREFLIGHT_FETCH)
         lowered = {n.lower() for n in name_list}
         # Step 7.6: an `Authorization` in the request must be listed explicitly.
         has_authorization = any(n.lower() == b"authorization" for n, _ in self.headers)
@@ -363,7 +370,9 @@ class _Fetch:
                     "listed in Access-Control-Allow-Headers explicitly; `*` does not cover it",
                 )
             self.step(
-                f"`Authorization` covered by `*` ({Quirk.AUTHORIZATION_COVERED_BY_WILDCARD})",
+                lambda: (
+                    f"`Authorization` covered by `*` ({Quirk.AUTHORIZATION_COVERED_BY_WILDCARD})"
+                ),
                 anchors.NON_WILDCARD_REQUEST_HEADER_NAME,
             )
         # Step 7.7: each unsafe name must be listed, or `*` without credentials.
@@ -374,7 +383,7 @@ class _Fetch:
                 BlockedReason.HEADER_DISALLOWED_BY_PREFLIGHT_RESPONSE,
                 name,
                 f"request header {_q(name)} is not allowed by Access-Control-Allow-Headers "
-                f"{_q(get(response.headers, ACAH))}"
+                f"{_q(response.index.get(ACAH))}"
                 + (
                     ": `*` is not a wildcard when credentials are included"
                     if b"*" in name_list
@@ -383,13 +392,15 @@ class _Fetch:
             )
         if unsafe:
             self.step(
-                f"request headers {_q(b','.join(unsafe))} are allowed", anchors.CORS_PREFLIGHT_FETCH
+                lambda: f"request headers {_q(b','.join(unsafe))} are allowed",
+                anchors.CORS_PREFLIGHT_FETCH,
             )
         # Steps 7.8-7.11: max-age, then cache entries.
         max_age = parse_max_age(response.headers, self.profile)
         self.cached_max_age = max_age.seconds
         self.step(
-            f"Access-Control-Max-Age: cached for {max_age.seconds} s ({max_age.note})", anchors.ACMA
+            lambda: f"Access-Control-Max-Age: cached for {max_age.seconds} s ({max_age.note})",
+            anchors.ACMA,
         )
         self.cache = store(
             self.cache,
@@ -403,25 +414,27 @@ class _Fetch:
         )
 
     # -- what script sees --------------------------------------------------------------------
-    def visible_names(self, response: RawResponse) -> tuple[bytes, ...]:
+    def visible_names(self, response: Received) -> tuple[bytes, ...]:
         # https://fetch.spec.whatwg.org/#main-fetch step 14.1 and #concept-filtered-response-cors
-        present = header_names(response.headers)
+        present = response.index.names()
         if self.tainting == "basic":
             return tuple(sorted(n for n in present if n not in (b"set-cookie", b"set-cookie2")))
-        exposed = extract_header_list_values(response.headers, ACEH)
-        lines = get_all(response.headers, ACEH)
+        exposed = response.index.extract(ACEH)
+        lines = response.index.get_all(ACEH)
         if (
             self.profile.has(Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS)
             and len(lines) > 1
             and any(not line for line in lines)
         ):
             self.step(
-                f"an empty Access-Control-Expose-Headers line voids the list "
-                f"({Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS})",
+                lambda: (
+                    f"an empty Access-Control-Expose-Headers line voids the list "
+                    f"({Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS})"
+                ),
                 anchors.ACEH,
             )
             exposed = None
-        allowed: set[bytes] = set(CORS_SAFELISTED_RESPONSE_HEADER_NAMES)
+        allowed: set[bytes] | frozenset[bytes] = CORS_SAFELISTED_RESPONSE_HEADER_NAMES
         if exposed is FAILURE or exposed is None:
             if exposed is FAILURE:
                 self.step(
@@ -430,16 +443,15 @@ class _Fetch:
                     anchors.ACEH,
                 )
         elif not self.include and b"*" in exposed:
-            allowed.update(present)
+            allowed = set(present)
             self.step(
                 "Access-Control-Expose-Headers `*` without credentials exposes every "
                 "header (but Set-Cookie)",
                 anchors.ACEH,
             )
         else:
-            allowed.update(n.lower() for n in exposed)
-        allowed.difference_update({b"set-cookie", b"set-cookie2"})
-        return tuple(sorted(n for n in present if n in allowed))
+            allowed = allowed | {n.lower() for n in exposed}
+        return tuple(sorted(n for n in present if n in allowed and n not in _NEVER_EXPOSED))
 
 
 def _q(value: bytes | str | None) -> str:
@@ -447,6 +459,8 @@ def _q(value: bytes | str | None) -> str:
     if value is None:
         return "(absent)"
     text = value.decode("latin-1") if isinstance(value, bytes) else value
+    if text.isascii() and text.isprintable():
+        return f"`{text}`"
     shown = "".join(ch if 0x20 <= ord(ch) < 0x7F else f"\\x{ord(ch):02x}" for ch in text)
     return f"`{shown}`"
 
@@ -465,9 +479,14 @@ def simulate_fetch(
     profile: Profile = SPEC,
     cache: PreflightCache = EMPTY_CACHE,
     now: float = 0.0,
+    trace: bool = True,
 ) -> Simulation:
-    """Run the fetch; yields each wire request, receives its raw response, returns the result."""
-    state = _Fetch(request, profile, cache.live(now), now)
+    """Run the fetch; yields each wire request, receives its raw response, returns the result.
+
+    With ``trace=False`` the verdict carries no steps (the same decision, computed faster);
+    re-run with tracing to explain it.
+    """
+    state = _Fetch(request, profile, cache.live(now), now, trace)
     considered_preflight = False
     try:
         _check_request(state)
@@ -507,17 +526,8 @@ def simulate_fetch(
                 if state.needs_preflight():
                     considered_preflight = True
                     unsafe = cors_unsafe_request_header_names(state.headers, profile)
-                    why = (
-                        [f"method {_q(state.method)} is not CORS-safelisted"]
-                        if not is_cors_safelisted_method(state.method)
-                        else []
-                    )
-                    if unsafe:
-                        why.append(f"CORS-unsafe request headers {_q(b','.join(unsafe))}")
-                    if request.use_cors_preflight:
-                        why.append("the use-CORS-preflight flag is set")
                     state.step(
-                        "a preflight is needed: " + "; ".join(why),
+                        functools.partial(_why_preflight, state, unsafe),
                         anchors.UNSAFE_REQUEST_HEADER_NAMES
                         if unsafe
                         else anchors.SAFELISTED_METHOD,
@@ -546,7 +556,7 @@ def simulate_fetch(
             # https://fetch.spec.whatwg.org/#concept-http-fetch step 4.4: CORS check.
             if state.tainting == "cors":
                 state.cors_check(response, preflight=False)
-            if response.status in REDIRECT_STATUSES and get(response.headers, b"location"):
+            if response.status in REDIRECT_STATUSES and response.index.get(b"location"):
                 if _redirect(state, response):
                     continue
                 return _done(
@@ -576,8 +586,7 @@ def simulate_fetch(
                 )
             visible = state.visible_names(response)
             state.step(
-                f"script may read status {response.status} and headers "
-                f"{[n.decode() for n in visible]}",
+                functools.partial(_readable, response.status, visible),
                 anchors.CORS_FILTERED_RESPONSE,
             )
             return _done(
@@ -610,6 +619,33 @@ def simulate_fetch(
                 profile=profile.name,
             ),
         )
+
+
+@functools.lru_cache(maxsize=4096)
+def _request_header_list(
+    headers: HeaderList, combine: bool, no_cors: bool, profile: Profile
+) -> HeaderList:
+    """The request's header list at decision time: author headers as the Headers API keeps
+    them, then `Accept: */*` if absent (https://fetch.spec.whatwg.org/#fetching step 12)."""
+    prepared = prepare_author_headers(headers, combine=combine, no_cors=no_cors, profile=profile)
+    if not any(n.lower() == b"accept" for n, _ in prepared):
+        prepared = (*prepared, (b"Accept", b"*/*"))
+    return prepared
+
+
+def _readable(status: int, visible: tuple[bytes, ...]) -> str:
+    return f"script may read status {status} and headers {[n.decode() for n in visible]}"
+
+
+def _why_preflight(state: _Fetch, unsafe: tuple[bytes, ...]) -> str:
+    why = []
+    if not is_cors_safelisted_method(state.method):
+        why.append(f"method {_q(state.method)} is not CORS-safelisted")
+    if unsafe:
+        why.append(f"CORS-unsafe request headers {_q(b','.join(unsafe))}")
+    if state.request.use_cors_preflight:
+        why.append("the use-CORS-preflight flag is set")
+    return "a preflight is needed: " + "; ".join(why)
 
 
 def _done(state: _Fetch, verdict: Verdict) -> FetchResult:
@@ -680,7 +716,7 @@ def _actual_request(state: _Fetch) -> WireRequest:
     )
 
 
-def _redirect(state: _Fetch, response: RawResponse) -> bool:
+def _redirect(state: _Fetch, response: Received) -> bool:
     """HTTP-redirect fetch; True to follow, False for an opaque-redirect result."""
     # https://fetch.spec.whatwg.org/#concept-http-fetch step 8: redirect mode.
     request = state.request
@@ -694,7 +730,7 @@ def _redirect(state: _Fetch, response: RawResponse) -> bool:
         state.step('redirect mode "manual": an opaque-redirect response', anchors.HTTP_FETCH)
         return False
     # https://fetch.spec.whatwg.org/#http-redirect-fetch
-    location = get(response.headers, b"location") or b""
+    location = response.index.get(b"location") or b""
     # Step 3: parse location against the current URL; failure is a network error.
     try:
         new_url = parse_url(location.decode("latin-1"), base=state.current_url)
@@ -732,8 +768,10 @@ def _redirect(state: _Fetch, response: RawResponse) -> bool:
         status == 303 and state.method not in (b"GET", b"HEAD")
     ):
         state.step(
-            f"{status} turns {_q(state.method)} into GET and drops the body and its "
-            "Content-* headers",
+            lambda: (
+                f"{status} turns {_q(state.method)} into GET and drops the body and its "
+                "Content-* headers"
+            ),
             anchors.HTTP_REDIRECT_FETCH,
         )
         state.method = b"GET"
@@ -744,7 +782,8 @@ def _redirect(state: _Fetch, response: RawResponse) -> bool:
     if not same_origin(state.current_url.origin, new_url.origin):
         state.headers = tuple((n, v) for n, v in state.headers if n.lower() != b"authorization")
     state.step(
-        f"follow the {status} redirect to {new_url.serialize()}", anchors.HTTP_REDIRECT_FETCH
+        lambda: f"follow the {status} redirect to {new_url.serialize()}",
+        anchors.HTTP_REDIRECT_FETCH,
     )
     state.url_list.append(new_url)
     return True
@@ -757,11 +796,12 @@ def browser_verdict(
     profile: Profile = SPEC,
     cache: PreflightCache = EMPTY_CACHE,
     now: float = 0.0,
+    trace: bool = True,
 ) -> FetchResult:
     """Drive :func:`simulate_fetch` with recorded responses (in the order the browser asks for
     them) or with a responder function. Raises :class:`MissingResponse` when the recording ends
     before the browser is done, and :class:`UnusedResponse` when responses are left over."""
-    simulation = simulate_fetch(request, profile=profile, cache=cache, now=now)
+    simulation = simulate_fetch(request, profile=profile, cache=cache, now=now, trace=trace)
     responder = responses if callable(responses) else None
     queue = list(responses) if not callable(responses) else []
     try:

@@ -6,7 +6,7 @@ entries, as received. Names compare ASCII-case-insensitively; values are exact b
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import Final
 
@@ -89,7 +89,11 @@ def split_list(value: bytes) -> tuple[bytes, ...] | _Failure:
 
 def extract_header_list_values(headers: HeaderList, name: bytes) -> ParsedList:
     # https://fetch.spec.whatwg.org/#extract-header-list-values
-    values = get_all(headers, name)
+    return extract_values(get_all(headers, name))
+
+
+def extract_values(values: Sequence[bytes]) -> ParsedList:
+    """ "Extract header list values" given the values of every header of that name, in order."""
     # Step 1: if list does not contain name, return null.
     if not values:
         return None
@@ -109,3 +113,31 @@ def header_names(headers: HeaderList) -> tuple[bytes, ...]:
     for name, _ in headers:
         seen.setdefault(name.lower(), None)
     return tuple(seen)
+
+
+class HeaderIndex:
+    """A received header list indexed once by lowercased name (first-seen order), so the many
+    look-ups of one fetch do not rescan and re-lowercase the list each time."""
+
+    __slots__ = ("_index", "headers")
+
+    def __init__(self, headers: HeaderList) -> None:
+        self.headers = headers
+        index: dict[bytes, list[bytes]] = {}
+        for name, value in headers:
+            index.setdefault(name.lower(), []).append(value)
+        self._index = index
+
+    def get(self, name: bytes) -> bytes | None:
+        # https://fetch.spec.whatwg.org/#concept-header-list-get
+        values = self._index.get(name)
+        return None if values is None else b", ".join(values)
+
+    def get_all(self, name: bytes) -> tuple[bytes, ...]:
+        return tuple(self._index.get(name, ()))
+
+    def extract(self, name: bytes) -> ParsedList:
+        return extract_values(self._index.get(name, ()))
+
+    def names(self) -> tuple[bytes, ...]:
+        return tuple(self._index)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import unquote, urlsplit
 
@@ -70,13 +70,16 @@ class ParsedURL:
     path_query: str  # path and query as they go on the request line, e.g. "/a?b"
     has_userinfo: bool
     has_nonempty_userinfo: bool
+    origin: Origin = field(init=False, compare=False, repr=False)
 
-    @property
-    def origin(self) -> Origin:
+    def __post_init__(self) -> None:
         # https://url.spec.whatwg.org/#concept-url-origin
+        origin: Origin
         if self.scheme in _TUPLE_SCHEMES:
-            return TupleOrigin(scheme=self.scheme, host=self.host, port=self.port)
-        return OpaqueOrigin(label=f"{self.scheme}:")
+            origin = TupleOrigin(scheme=self.scheme, host=self.host, port=self.port)
+        else:
+            origin = OpaqueOrigin(label=f"{self.scheme}:")
+        object.__setattr__(self, "origin", origin)
 
     def serialize(self) -> str:
         port = "" if self.port is None else f":{self.port}"

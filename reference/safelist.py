@@ -6,6 +6,7 @@ enforces a step. Quirks (``reference.profiles``) are named where they branch.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
@@ -242,9 +243,11 @@ def is_cors_safelisted_request_header(name: bytes, value: bytes, profile: Profil
     return False
 
 
+@functools.lru_cache(maxsize=4096)
 def cors_unsafe_request_header_names(
     headers: HeaderList, profile: Profile = SPEC
 ) -> tuple[bytes, ...]:
+    """Memoized: a pure function of hashable values, called several times per fetch."""
     # https://fetch.spec.whatwg.org/#cors-unsafe-request-header-names
     unsafe: list[bytes] = []
     potentially_unsafe: list[bytes] = []
@@ -285,6 +288,7 @@ def is_no_cors_safelisted_request_header(name: bytes, value: bytes) -> bool:
     return is_cors_safelisted_request_header(name, value)
 
 
+@functools.lru_cache(maxsize=4096)
 def prepare_author_headers(
     headers: HeaderList, *, combine: bool, no_cors: bool, profile: Profile = SPEC
 ) -> HeaderList:

@@ -1,0 +1,154 @@
+"""Benchmark: the model's verdicts per second, and its cost relative to one in-process request
+to a Starlette app (measured in the same run). Goal (issue: the oracle): under 5%.
+
+    python benchmarks/model.py [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import time
+from collections.abc import Callable
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from reference.browser import browser_verdict
+from reference.origins import origin_of
+from reference.request import BrowserRequest, CredentialsMode
+from reference.verdict import RawResponse
+
+PAGE = origin_of("https://app.example")
+OK_PREFLIGHT = RawResponse(
+    status=204,
+    headers=(
+        (b"Access-Control-Allow-Origin", b"https://app.example"),
+        (b"Access-Control-Allow-Credentials", b"true"),
+        (b"Access-Control-Allow-Methods", b"GET, POST, PUT, DELETE"),
+        (b"Access-Control-Allow-Headers", b"content-type, x-api-key"),
+        (b"Access-Control-Max-Age", b"600"),
+        (b"Vary", b"Origin"),
+    ),
+)
+OK_ACTUAL = RawResponse(
+    status=200,
+    headers=(
+        (b"content-type", b"application/json"),
+        (b"x-request-id", b"1"),
+        (b"Access-Control-Allow-Origin", b"https://app.example"),
+        (b"Access-Control-Allow-Credentials", b"true"),
+        (b"Access-Control-Expose-Headers", b"x-request-id"),
+        (b"Vary", b"Origin"),
+    ),
+)
+REFUSED = RawResponse(status=200, headers=((b"content-type", b"text/plain"),))
+CASES: list[tuple[BrowserRequest, list[RawResponse]]] = [
+    (BrowserRequest(origin=PAGE, url="https://api.example/items"), [OK_ACTUAL]),
+    (BrowserRequest(origin=PAGE, url="https://api.example/items"), [REFUSED]),
+    (
+        BrowserRequest(
+            origin=PAGE,
+            url="https://api.example/items",
+            method="PUT",
+            headers=((b"Content-Type", b"application/json"), (b"X-Api-Key", b"k")),
+            credentials=CredentialsMode.INCLUDE,
+            body=b"{}",
+        ),
+        [OK_PREFLIGHT, OK_ACTUAL],
+    ),
+    (
+        BrowserRequest(
+            origin=PAGE,
+            url="https://api.example/items",
+            method="DELETE",
+            headers=((b"X-Other", b"1"),),
+        ),
+        [OK_PREFLIGHT],
+    ),
+    (
+        BrowserRequest(
+            origin=PAGE,
+            url="https://api.example/items",
+            method="POST",
+            headers=((b"Content-Type", b"text/plain;charset=UTF-8"),),
+            credentials=CredentialsMode.INCLUDE,
+            body=b"x",
+        ),
+        [OK_ACTUAL],
+    ),
+]
+
+
+def per_second(fn: Callable[[], object], seconds: float) -> float:
+    count, started = 0, time.perf_counter()
+    deadline = started + seconds
+    while time.perf_counter() < deadline:
+        fn()
+        count += 1
+    return count / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    args = parser.parse_args()
+
+    index = 0
+
+    def one_verdict() -> None:
+        nonlocal index
+        request, responses = CASES[index % len(CASES)]
+        index += 1
+        browser_verdict(request, responses, trace=False)
+
+    async def items(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok", headers={"x-request-id": "1"})
+
+    app = Starlette(
+        routes=[Route("/items", items, methods=["GET", "PUT", "POST", "DELETE"])],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["https://app.example"],
+                allow_credentials=True,
+                allow_methods=["*"],
+                allow_headers=["*"],
+            )
+        ],
+    )
+    loop = asyncio.new_event_loop()
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+    request = httpx.Request(
+        "GET", "http://testserver/items", headers=[(b"Origin", b"https://app.example")]
+    )
+
+    def one_request() -> None:
+        response = loop.run_until_complete(client.send(request))
+        loop.run_until_complete(response.aread())
+
+    verdicts = per_second(one_verdict, args.seconds)
+    requests = per_second(one_request, args.seconds)
+    print(f"machine: {platform.machine()}, Python {platform.python_version()}")
+    print(
+        f"model: {verdicts:,.0f} verdicts/s over {len(CASES)} mixed cases "
+        f"({1e6 / verdicts:.1f} us each)"
+    )
+    print(
+        f"baseline: {requests:,.0f} in-process requests/s to a Starlette app with "
+        f"CORSMiddleware ({1e6 / requests:.1f} us each)"
+    )
+    share = requests / verdicts
+    print(f"model cost / one request: {share:.1%} (goal: under 5%)")
+    loop.run_until_complete(client.aclose())
+    loop.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Example targets: apps configured the way frameworks' documentation shows."""
