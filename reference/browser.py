@@ -25,6 +25,7 @@ from reference.cache import (
     parse_max_age,
     store,
 )
+from reference.grammar import is_token
 from reference.headers import FAILURE, HeaderIndex, HeaderList
 from reference.origins import OriginError, ParsedURL, TupleOrigin, parse_url, same_origin
 from reference.profiles import SPEC, Profile, Quirk
@@ -32,11 +33,11 @@ from reference.request import BrowserRequest, CredentialsMode, RedirectMode, Req
 from reference.safelist import (
     CORS_SAFELISTED_RESPONSE_HEADER_NAMES,
     cors_unsafe_request_header_names,
+    decision_header_list,
     is_cors_safelisted_method,
     is_forbidden_method,
     is_valid_method,
     normalize_method,
-    prepare_author_headers,
 )
 from reference.verdict import (
     Allowed,
@@ -122,8 +123,11 @@ class _Fetch:
         combine = request.headers_api == "xhr" or profile.has(
             Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS
         )
-        self.headers: HeaderList = _request_header_list(
-            request.headers, combine, request.mode is RequestMode.NO_CORS, profile
+        self.headers: HeaderList = decision_header_list(
+            request.headers,
+            combine=combine,
+            no_cors=request.mode is RequestMode.NO_CORS,
+            profile=profile,
         )
 
     def step(self, text: str | Callable[[], str], ref: str) -> None:
@@ -621,18 +625,6 @@ def simulate_fetch(
         )
 
 
-@functools.lru_cache(maxsize=4096)
-def _request_header_list(
-    headers: HeaderList, combine: bool, no_cors: bool, profile: Profile
-) -> HeaderList:
-    """The request's header list at decision time: author headers as the Headers API keeps
-    them, then `Accept: */*` if absent (https://fetch.spec.whatwg.org/#fetching step 12)."""
-    prepared = prepare_author_headers(headers, combine=combine, no_cors=no_cors, profile=profile)
-    if not any(n.lower() == b"accept" for n, _ in prepared):
-        prepared = (*prepared, (b"Accept", b"*/*"))
-    return prepared
-
-
 def _readable(status: int, visible: tuple[bytes, ...]) -> str:
     return f"script may read status {status} and headers {[n.decode() for n in visible]}"
 
@@ -673,6 +665,21 @@ def _check_request(state: _Fetch) -> None:
             method,
             'mode "no-cors" allows only CORS-safelisted methods (TypeError)',
         )
+    # https://fetch.spec.whatwg.org/#concept-headers-validate : a name that is not a token, or
+    # a (normalized) value containing 0x00, 0x0A or 0x0D, makes Headers throw a TypeError.
+    for name, value in request.headers:
+        if not is_token(name):
+            raise _Blocked(
+                BlockedReason.INVALID_REQUEST,
+                name,
+                f"header name {_q(name)} is not a token (TypeError)",
+            )
+        if any(byte in value.strip(b"\t\n\r ") for byte in (0x00, 0x0A, 0x0D)):
+            raise _Blocked(
+                BlockedReason.INVALID_REQUEST,
+                value,
+                f"the value of header {_q(name)} contains NUL, CR or LF (TypeError)",
+            )
     if request.parsed_url.has_nonempty_userinfo:
         raise _Blocked(
             BlockedReason.INVALID_REQUEST,

@@ -320,3 +320,17 @@ def prepare_author_headers(
     for name, value in kept:
         merged.setdefault(name.lower(), (name, []))[1].append(value)
     return tuple((name, b", ".join(values)) for name, values in merged.values())
+
+
+@functools.lru_cache(maxsize=4096)
+def decision_header_list(
+    headers: HeaderList, *, combine: bool, no_cors: bool, profile: Profile = SPEC
+) -> HeaderList:
+    """The header list a browser holds when it decides on a preflight: the author headers as
+    the Headers API (or XHR) keeps them, then `Accept: */*` if absent
+    (https://fetch.spec.whatwg.org/#fetching step 12). The browser model and the policy side
+    both use this one function, so they cannot disagree on which headers count."""
+    prepared = prepare_author_headers(headers, combine=combine, no_cors=no_cors, profile=profile)
+    if not any(n.lower() == b"accept" for n, _ in prepared):
+        prepared = (*prepared, (b"Accept", b"*/*"))
+    return prepared

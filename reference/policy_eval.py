@@ -1,0 +1,221 @@
+"""What the declared policy intends for one request (DESIGN.md "The policy").
+
+:func:`intended_verdict` is the policy half of the oracle: given a :class:`CorsPolicy` and the
+request a page makes, would the operator want script on the request's origin to read the
+response? It answers with an :class:`Intended` value that names the policy key behind each part
+of the decision and explains it in plain words.
+
+Only the cross-origin side is judged here; a same-origin request is the caller's to recognise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from reference.headers import HeaderList
+from reference.policy import ANY, NULL, TOP_LEVEL, CorsPolicy, EffectivePolicy
+from reference.profiles import SPEC, Profile, Quirk
+from reference.request import BrowserRequest, CredentialsMode, HeadersApi, RequestMode
+from reference.safelist import (
+    cors_unsafe_request_header_names,
+    decision_header_list,
+    is_cors_safelisted_method,
+    normalize_method,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Intended:
+    """The operator's intent for one request.
+
+    ``allowed`` is the answer (all four parts allowed). ``exposed`` lists, lowercased, the
+    response header names script may read beyond the CORS-safelisted ones; ``None`` means all of
+    them (``expose_headers = ["*"]``). ``rule`` names the policy key that decided: the first part
+    that refused, or, when allowed, the entry that admitted the origin. ``steps`` explain.
+    """
+
+    allowed: bool
+    origin_allowed: bool
+    method_allowed: bool
+    headers_allowed: bool
+    credentials_allowed: bool
+    disallowed_headers: tuple[bytes, ...]
+    exposed: frozenset[bytes] | None
+    max_age: int | None
+    allow_private_network: bool
+    rule: str
+    steps: tuple[str, ...]
+    effective: EffectivePolicy
+
+
+def intended_verdict(
+    policy: CorsPolicy, request: BrowserRequest, *, profile: Profile = SPEC
+) -> Intended:
+    """Judge ``request`` against ``policy``.
+
+    ``profile`` only decides which request headers count as CORS-unsafe (a header a browser
+    safelists, such as Chromium's client hints, is outside any policy's reach); pass the profile
+    the browser side is judged with.
+    """
+    steps: list[str] = []
+    path = request.parsed_url.path_query.split("?", 1)[0]
+    effective = policy.rules_for_path(path)
+    if effective.matched_rule != TOP_LEVEL:
+        steps.append(
+            f"path {path!r} matches {effective.matched_rule}: the keys it sets "
+            f"({_names(sorted(effective.overridden))}) override the top level"
+        )
+    else:
+        steps.append(f"path {path!r} matches no [[paths]] table: the top-level keys apply")
+
+    origin_rule = _origin_rule(effective, request.origin.serialize(), steps)
+    method_allowed = _method_allowed(effective, request, steps)
+    disallowed = _disallowed_headers(effective, request, profile, steps)
+    credentials_allowed = _credentials_allowed(effective, request, steps)
+
+    origin_allowed = origin_rule is not None
+    headers_allowed = not disallowed
+    if origin_rule is None:
+        rule = effective.key_ref("allow_origins")
+    elif not method_allowed:
+        rule = effective.key_ref("allow_methods")
+    elif not headers_allowed:
+        rule = effective.key_ref("allow_headers")
+    elif not credentials_allowed:
+        rule = effective.key_ref("allow_credentials")
+    else:
+        rule = origin_rule
+    allowed = origin_allowed and method_allowed and headers_allowed and credentials_allowed
+    steps.append(
+        f"so the policy {'allows' if allowed else 'refuses'} this request (decided by {rule})"
+    )
+
+    exposed: frozenset[bytes] | None = None
+    if ANY not in effective.expose_headers:
+        exposed = frozenset(_name_bytes(name) for name in effective.expose_headers)
+    return Intended(
+        allowed=allowed,
+        origin_allowed=origin_allowed,
+        method_allowed=method_allowed,
+        headers_allowed=headers_allowed,
+        credentials_allowed=credentials_allowed,
+        disallowed_headers=disallowed,
+        exposed=exposed,
+        max_age=effective.max_age,
+        allow_private_network=effective.allow_private_network,
+        rule=rule,
+        steps=tuple(steps),
+        effective=effective,
+    )
+
+
+def _origin_rule(effective: EffectivePolicy, origin: str, steps: list[str]) -> str | None:
+    """The key that admits ``origin`` (serialized), or ``None``."""
+    key = effective.key_ref("allow_origins")
+    if ANY in effective.origins:
+        steps.append(f"{key} contains '*': any origin is allowed, {origin!r} included")
+        return key
+    if origin in effective.origins:
+        steps.append(f"origin {origin!r} is listed in {key}")
+        return key
+    if origin == NULL:
+        steps.append(
+            f"origin 'null' is not listed in {key}, and allow_origin_patterns never match 'null'"
+        )
+        return None
+    for index, pattern in enumerate(effective.origin_patterns):
+        if pattern.fullmatch(origin):
+            pattern_key = effective.key_ref(f"allow_origin_patterns[{index}]")
+            steps.append(f"origin {origin!r} matches {pattern_key} {pattern.pattern!r} in full")
+            return pattern_key
+    patterns = "" if not effective.origin_patterns else " nor matched by allow_origin_patterns"
+    steps.append(f"origin {origin!r} is neither listed in {key}{patterns}")
+    return None
+
+
+def _method_allowed(effective: EffectivePolicy, request: BrowserRequest, steps: list[str]) -> bool:
+    key = effective.key_ref("allow_methods")
+    raw = request.method.encode("latin-1", "replace")
+    method = normalize_method(raw)
+    shown = method.decode("latin-1")
+    normalized = f" (normalized from {request.method!r})" if method != raw else ""
+    if is_cors_safelisted_method(method):
+        steps.append(
+            f"method {shown!r}{normalized} is CORS-safelisted: always allowed, whatever {key} says"
+        )
+        return True
+    if ANY in effective.allow_methods:
+        steps.append(f"{key} contains '*': method {shown!r}{normalized} is allowed")
+        return True
+    if shown in effective.allow_methods:
+        steps.append(f"method {shown!r}{normalized} is listed in {key}")
+        return True
+    steps.append(f"method {shown!r}{normalized} is not listed in {key} (compared case-sensitively)")
+    return False
+
+
+def request_header_list(request: BrowserRequest, profile: Profile) -> HeaderList:
+    """The header list the browser holds when it decides on a preflight (shared with the
+    browser model: :func:`reference.safelist.decision_header_list`)."""
+    combine = request.headers_api is HeadersApi.XHR or profile.has(
+        Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS
+    )
+    return decision_header_list(
+        request.headers,
+        combine=combine,
+        no_cors=request.mode is RequestMode.NO_CORS,
+        profile=profile,
+    )
+
+
+def _disallowed_headers(
+    effective: EffectivePolicy, request: BrowserRequest, profile: Profile, steps: list[str]
+) -> tuple[bytes, ...]:
+    """The request's CORS-unsafe header names that the policy does not allow."""
+    key = effective.key_ref("allow_headers")
+    unsafe = cors_unsafe_request_header_names(request_header_list(request, profile), profile)
+    if not unsafe:
+        steps.append(f"the request has no CORS-unsafe request headers: {key} is not consulted")
+        return ()
+    names = _names(name.decode("latin-1") for name in unsafe)
+    if ANY in effective.allow_headers:
+        steps.append(f"{key} contains '*': the CORS-unsafe request headers {names} are allowed")
+        return ()
+    allowed = {_name_bytes(name) for name in effective.allow_headers}
+    disallowed = tuple(name for name in unsafe if name.lower() not in allowed)
+    if not disallowed:
+        steps.append(f"the CORS-unsafe request headers {names} are all listed in {key}")
+    else:
+        missing = _names(name.decode("latin-1") for name in disallowed)
+        steps.append(
+            f"of the CORS-unsafe request headers {names}, {missing} are not listed in {key} "
+            "(compared case-insensitively)"
+        )
+    return disallowed
+
+
+def _credentials_allowed(
+    effective: EffectivePolicy, request: BrowserRequest, steps: list[str]
+) -> bool:
+    key = effective.key_ref("allow_credentials")
+    if request.credentials is not CredentialsMode.INCLUDE:
+        steps.append(
+            f"credentials mode is {request.credentials.value!r}, not 'include': "
+            f"{key} is not consulted"
+        )
+        return True
+    value = "true" if effective.allow_credentials else "false"
+    verb = "allows" if effective.allow_credentials else "refuses"
+    steps.append(f"credentials mode is 'include' and {key} is {value}: the policy {verb} it")
+    return effective.allow_credentials
+
+
+def _name_bytes(name: str) -> bytes:
+    """A policy header name as the lowercased bytes it is compared in (ASCII case only)."""
+    return name.encode("utf-8").lower()
+
+
+def _names(names: Iterable[str]) -> str:
+    shown = [repr(name) for name in names]
+    return ", ".join(shown) if shown else "none"
