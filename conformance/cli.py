@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from conformance.context import PROFILES
 from conformance.outcomes import UsageError
+from conformance.suite_profiles import PROFILES
 
 EXIT_OK, EXIT_DIVERGENCES, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 

@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, settings
 
+from conformance.suite_profiles import PROFILES
 from conformance.targets import Target
 from reference.policy import CorsPolicy
-
-PROFILES: dict[str, int] = {"dev": 25, "ci": 100, "thorough": 1000}
-"""Suite profiles: examples per property."""
 
 
 def hypothesis_settings(profile: str, *, max_examples: int | None = None) -> settings:

@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from conformance.context import PROFILES, SuiteContext
+from conformance.context import SuiteContext
 from conformance.divergences import Divergence
 from conformance.outcomes import HarnessOutcome, SetupError, TargetUnreachable, UsageError
 from conformance.records import Record, divergence_record, walk_exceptions
 from conformance.settings import RunOptions, build_target, effective_paths, load_policy_file
+from conformance.suite_profiles import PROFILES
 
 RESULTS_SCHEMA_VERSION = 1
 

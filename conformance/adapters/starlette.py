@@ -11,7 +11,7 @@ from typing import Any
 
 from conformance.adapters import Inexpressible
 from conformance.servers.reference import demo_app
-from reference.policy import ANY, CorsPolicy
+from reference.policy import CorsPolicy
 
 
 def configuration(policy: CorsPolicy) -> dict[str, Any]:
@@ -35,5 +35,3 @@ def build_app(policy: CorsPolicy) -> Any:
     from starlette.middleware.cors import CORSMiddleware
 
     return CORSMiddleware(demo_app, **configuration(policy))
-
-
