@@ -100,7 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
-    from conformance.settings import RunOptions, load_policy_file
+    from conformance.outcomes import TargetUnreachable
+    from conformance.settings import (
+        RunOptions,
+        build_target,
+        effective_paths,
+        load_policy_file,
+        probe,
+    )
 
     options = RunOptions(
         app=args.app,
@@ -115,7 +122,17 @@ def _run(args: argparse.Namespace) -> int:
         properties=tuple(args.properties or ()),
     )
     options.check()
-    load_policy_file(options.policy_file)  # fail early, exit 2, on a bad policy
+    # Fail early, before pytest starts: a bad policy or module path exits 2, an unreachable
+    # target 3, each with one clear message.
+    policy, _ = load_policy_file(options.policy_file)
+    target = build_target(options, policy)
+    try:
+        probe(target, effective_paths(options)[0])
+    except TargetUnreachable as exc:
+        print(f"cors-conformance: target unreachable: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    finally:
+        target.close()
     suite = Path(__file__).with_name("test_suite.py")
     report_dir = Path(args.report_dir)
     results = report_dir / "results.json"

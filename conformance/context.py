@@ -41,6 +41,7 @@ class SuiteContext:
     max_examples: int | None = None
     occurrences: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     cases_sent: int = 0
+    not_applicable: int = 0
 
     @property
     def settings(self) -> settings:

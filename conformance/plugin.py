@@ -20,9 +20,15 @@ import pytest
 
 from conformance.context import SuiteContext
 from conformance.divergences import Divergence
-from conformance.outcomes import HarnessOutcome, SetupError, TargetUnreachable, UsageError
+from conformance.outcomes import HarnessOutcome, TargetUnreachable, UsageError
 from conformance.records import Record, divergence_record, walk_exceptions
-from conformance.settings import RunOptions, build_target, effective_paths, load_policy_file
+from conformance.settings import (
+    RunOptions,
+    build_target,
+    effective_paths,
+    load_policy_file,
+    probe,
+)
 from conformance.suite_profiles import PROFILES
 
 RESULTS_SCHEMA_VERSION = 1
@@ -149,22 +155,12 @@ def cors_context(request: pytest.FixtureRequest) -> Any:
 
 
 def _probe(context: SuiteContext) -> None:
-    """One plain GET first: an unreachable target ends the run with exit status 3."""
-    from reference.verdict import WireRequest
-
-    wire = WireRequest(
-        is_preflight=False,
-        method=b"GET",
-        url=context.target.base_url + context.paths[0],
-        headers=((b"Accept", b"*/*"),),
-        credentials=False,
-    )
+    """An unreachable target ends the run with a clear message (exit status 3 from the CLI,
+    which probes first)."""
     try:
-        context.target.send(wire)
+        probe(context.target, context.paths[0])
     except TargetUnreachable as exc:
         pytest.exit(f"cors-conformance: target unreachable: {exc}", returncode=3)
-    except SetupError:
-        pass  # reachable but unhappy: the properties will say more
 
 
 def selected_properties(config: pytest.Config) -> list[str]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.outcomes import UsageError
+from conformance.outcomes import SetupError, TargetUnreachable, UsageError
 from conformance.targets import Target, UrlTarget, load_app, target_for_app
 from reference.policy import CorsPolicy
 from reference.policy_file import PolicyError, load_policy
+from reference.verdict import WireRequest
 
 DEFAULT_POLICY_FILE = Path(__file__).parent / "policies" / "default.toml"
 DEFAULT_PATHS = ("/", "/api/items", "/public/data", "/internal/status", "/api/missing")
@@ -89,3 +90,20 @@ def effective_paths(options: RunOptions) -> tuple[str, ...]:
     if options.app or options.url:
         return ("/",)
     return DEFAULT_PATHS
+
+
+def probe(target: Target, path: str) -> None:
+    """One plain GET: raises ``TargetUnreachable`` if the target cannot be reached at all."""
+    wire = WireRequest(
+        is_preflight=False,
+        method=b"GET",
+        url=target.base_url + path,
+        headers=((b"Accept", b"*/*"),),
+        credentials=False,
+    )
+    try:
+        target.send(wire)
+    except TargetUnreachable:
+        raise
+    except SetupError:
+        pass  # reachable but unhappy: the properties will say more

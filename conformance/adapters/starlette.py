@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.adapters import Inexpressible
-from conformance.servers.reference import demo_app
+from conformance.servers.reference import demo_asgi
 from reference.policy import CorsPolicy
 
 
@@ -34,4 +34,4 @@ def configuration(policy: CorsPolicy) -> dict[str, Any]:
 def build_app(policy: CorsPolicy) -> Any:
     from starlette.middleware.cors import CORSMiddleware
 
-    return CORSMiddleware(demo_app, **configuration(policy))
+    return CORSMiddleware(demo_asgi, **configuration(policy))

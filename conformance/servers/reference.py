@@ -110,9 +110,9 @@ class Answer:
 
     ``respond``: answer with ``status`` and ``headers`` and never call the application (a
     preflight). Otherwise: call the application, then add ``headers`` to its response.
-    Either way :meth:`ReferenceCors.finish` gives the final header list (it adds ``Vary`` and,
-    with ``expose_response_headers``, an ``Access-Control-Expose-Headers`` listing the
-    response's own header names).
+    Either way :meth:`ReferenceCors.finish` gives the final header list: it adds ``Vary`` and,
+    for an actual response to an allowed origin (``expose`` is the policy that applies),
+    ``Access-Control-Expose-Headers``, which may list the response's own header names.
     """
 
     respond: bool
@@ -120,7 +120,7 @@ class Answer:
     headers: HeaderList = ()
     preflight: bool = False
     granted: bool = False
-    expose_response_headers: bool = False
+    expose: EffectivePolicy | None = None
 
 
 class ReferenceCors:
@@ -144,10 +144,10 @@ class ReferenceCors:
         """The final response header list: the application's (none for a preflight), the
         answer's CORS headers, the exposed names when they must be listed, and ``Vary``."""
         out = [*response_headers, *answer.headers]
-        if answer.expose_response_headers:
-            listed = self.exposed_response_header_names(response_headers)
-            if listed:
-                out.append((ACEH, b", ".join(listed)))
+        if answer.expose is not None:
+            expose = self.expose_headers_header(answer.expose, response_headers)
+            if expose is not None:
+                out.append((ACEH, expose))
         return merge_vary(out, self.vary(answer, status))
 
     # -- reading the request -----------------------------------------------------------------
@@ -247,7 +247,9 @@ class ReferenceCors:
     ) -> HeaderList | None:
         """The headers of a granted preflight, or ``None`` to refuse it."""
         origin, method = request.origin, request.request_method
-        if origin is None or method is None or not self.origin_allowed(origin, effective):
+        if origin is None or method is None:
+            return None
+        if not self.preflight_origin_allowed(origin, effective):
             return None
         if not is_token(method) or not self.method_allowed(method, effective):
             return None
@@ -266,6 +268,10 @@ class ReferenceCors:
         if private_network is not None:
             out.append((ACAPN, private_network))
         return tuple(out)
+
+    def preflight_origin_allowed(self, origin: bytes, effective: EffectivePolicy) -> bool:
+        """The origin check of a preflight: the same as for actual requests."""
+        return self.origin_allowed(origin, effective)
 
     def method_allowed(self, method: bytes, effective: EffectivePolicy) -> bool:
         """GET, HEAD and POST always; others listed exactly (case-sensitive), or ``*``."""
@@ -327,33 +333,30 @@ class ReferenceCors:
             respond=False,
             headers=self.actual_headers(request, effective),
             granted=True,
-            expose_response_headers=self.lists_response_headers(effective),
+            expose=effective,
         )
 
     def actual_headers(self, request: CorsRequest, effective: EffectivePolicy) -> HeaderList:
+        """``Access-Control-Allow-Origin`` and ``-Credentials`` for an allowed origin (the
+        exposed headers are added by :meth:`finish`, once the response is known)."""
         assert request.origin is not None
-        out = [*self.origin_headers(request.origin, effective)]
-        expose = self.expose_headers_header(effective)
-        if expose is not None:
-            out.append((ACEH, expose))
-        return tuple(out)
+        return self.origin_headers(request.origin, effective)
 
-    def expose_headers_header(self, effective: EffectivePolicy) -> bytes | None:
-        """The policy's ``expose_headers``; ``*`` as is without credentials. Under credentials
-        ``*`` is not sent: :meth:`lists_response_headers` has the names listed instead."""
+    def expose_headers_header(
+        self, effective: EffectivePolicy, response_headers: Sequence[Header]
+    ) -> bytes | None:
+        """The policy's ``expose_headers``. ``*`` is sent as is without credentials; under
+        credentials a browser reads it as a header literally named ``*``, so the response's own
+        header names are listed instead (``Set-Cookie`` never: browsers never expose it)."""
         names = effective.expose_headers
         if not names:
             return None
-        if ANY in names:
-            return None if effective.allow_credentials else b"*"
-        return b", ".join(name.encode("utf-8") for name in names)
-
-    def lists_response_headers(self, effective: EffectivePolicy) -> bool:
-        """Whether to list the response's own header names (``*`` under credentials)."""
-        return ANY in effective.expose_headers and effective.allow_credentials
-
-    def exposed_response_header_names(self, response_headers: Sequence[Header]) -> list[bytes]:
-        return [n for n in header_names(tuple(response_headers)) if n not in NEVER_EXPOSED]
+        if ANY not in names:
+            return b", ".join(name.encode("utf-8") for name in names)
+        if not effective.allow_credentials:
+            return b"*"
+        own = [n for n in header_names(tuple(response_headers)) if n not in NEVER_EXPOSED]
+        return b", ".join(own) if own else None
 
     # -- requests without Origin -------------------------------------------------------------
     def without_origin(self, request: CorsRequest) -> Answer:  # noqa: ARG002 (a hook: variants use it)

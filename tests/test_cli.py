@@ -1,0 +1,159 @@
+"""The command line end to end, as a user runs it (subprocesses, real exit statuses)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "conformance.cli"]
+
+
+def _run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        input=stdin,
+        timeout=600,
+        check=False,
+    )
+
+
+def _results(report_dir: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads((report_dir / "results.json").read_text())
+    return data
+
+
+def test_run_against_the_reference_server_is_clean(tmp_path: Path) -> None:
+    result = _run("run", "--seed", "11", "--report-dir", str(tmp_path / "r"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = _results(tmp_path / "r")
+    assert document["summary"] == {
+        "divergences": 0,
+        "by_grade": {"insecure": 0, "dysfunctional": 0, "non-strict": 0, "informational": 0},
+        "harness_outcomes": 0,
+    }
+    assert "0 distinct divergence(s)" in result.stdout
+
+
+def _divergence_ids(report_dir: Path) -> list[tuple[str, str]]:
+    document = _results(report_dir)
+    divergences = document["divergences"]
+    assert isinstance(divergences, list)
+    return sorted((d["id"], d["kind"]) for d in divergences)
+
+
+def test_divergences_exit_1_and_xdist_gives_the_same_results(tmp_path: Path) -> None:
+    common = [
+        "run",
+        "--app",
+        "conformance.examples.fastapi_docs:app",
+        "--policy",
+        str(ROOT / "conformance/policies/fastapi-docs.toml"),
+        "--seed",
+        "7",
+        "--profile",
+        "ci",
+        "--properties",
+        "preflighted_requests",
+        "credentials_header_hygiene",
+    ]
+    serial = _run(*common, "--report-dir", str(tmp_path / "n0"), cwd=ROOT)
+    parallel = _run(*common, "--report-dir", str(tmp_path / "n2"), "-n", "2", cwd=ROOT)
+    assert serial.returncode == 1, serial.stdout + serial.stderr
+    assert parallel.returncode == 1, parallel.stdout + parallel.stderr
+    ids = _divergence_ids(tmp_path / "n0")
+    assert ids == _divergence_ids(tmp_path / "n2")
+    kinds = {kind for _, kind in ids}
+    assert {"allowed-request-blocked", "credentials-header-to-refused-origin"} <= kinds
+
+
+def test_bad_policy_exits_2_naming_key_and_line(tmp_path: Path) -> None:
+    policy = tmp_path / "bad.toml"
+    policy.write_text('allow_origins = ["https://a.example"]\nallow_methods = ["GE T"]\n')
+    result = _run("run", "--policy", str(policy), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "bad.toml:2" in result.stderr and "allow_methods[0]" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_module_path_exits_2(tmp_path: Path) -> None:
+    result = _run("run", "--app", "no_such_module_xyz:app", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no_such_module_xyz" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_conflicting_targets_exit_2(tmp_path: Path) -> None:
+    result = _run("run", "--app", "a:b", "--url", "http://127.0.0.1:9", cwd=tmp_path)
+    assert result.returncode == 2
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # nothing listens once the socket is closed
+
+
+def test_unreachable_url_exits_3(tmp_path: Path) -> None:
+    port = _closed_port()
+    result = _run("run", "--url", f"http://127.0.0.1:{port}", cwd=tmp_path)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "unreachable" in (result.stdout + result.stderr)
+
+
+def test_explain_reads_stdin_and_explains(tmp_path: Path) -> None:
+    document = {
+        "request": {
+            "origin": "https://page.example",
+            "url": "https://api.example/x",
+            "credentials": "include",
+        },
+        "response": {"status": 200, "headers": [["Access-Control-Allow-Origin", "*"]]},
+    }
+    result = _run("explain", cwd=tmp_path, stdin=json.dumps(document))
+    assert result.returncode == 0
+    out = json.loads(result.stdout)
+    assert out["verdict"] == "blocked" and out["reason"] == "WILDCARD_ORIGIN_NOT_ALLOWED"
+    text = _run(
+        "explain", "--text", "--profile", "chromium", cwd=tmp_path, stdin=json.dumps(document)
+    )
+    assert "Verdict: BLOCKED (WILDCARD_ORIGIN_NOT_ALLOWED)" in text.stdout
+    assert "Profile: chromium" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("stdin", "message"),
+    [
+        ("{not json", "input is not JSON"),
+        ('{"request": {"origin": "https://a.example"}}', "request.url"),
+        (
+            '{"request": {"origin": "https://a.example", "url": "https://b.example/",'
+            ' "credentials": "sometimes"}, "response": {"status": 200}}',
+            "request.credentials",
+        ),
+    ],
+)
+def test_explain_bad_input_exits_2_naming_the_field(
+    tmp_path: Path, stdin: str, message: str
+) -> None:
+    result = _run("explain", cwd=tmp_path, stdin=stdin)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_lint_warns(tmp_path: Path) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text('allow_origins = ["*"]\nallow_credentials = true\n')
+    result = _run("lint", str(policy), cwd=tmp_path)
+    assert result.returncode == 0
+    assert "credentials-any-origin" in result.stdout
