@@ -8,7 +8,7 @@ responses, under each engine profile; where they disagree the grade says so (see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 from conformance import divergences as d
 from conformance.divergences import Evidence, Exchange
@@ -19,8 +19,9 @@ from reference.headers import FAILURE, extract_header_list_values, get, header_n
 from reference.origins import same_origin
 from reference.policy import CorsPolicy
 from reference.policy_eval import Intended, intended_verdict
-from reference.profiles import CHROMIUM, FIREFOX, SPEC, WEBKIT, Profile
-from reference.safelist import CORS_SAFELISTED_RESPONSE_HEADER_NAMES
+from reference.profiles import CHROMIUM, FIREFOX, SPEC, WEBKIT, Profile, Quirk
+from reference.request import BrowserRequest
+from reference.safelist import CLIENT_HINT_HEADERS, CORS_SAFELISTED_RESPONSE_HEADER_NAMES
 from reference.verdict import Allowed, Blocked, RawResponse, WireRequest
 
 ENGINE_PROFILES: tuple[Profile, ...] = (CHROMIUM, FIREFOX, WEBKIT)
@@ -52,7 +53,11 @@ def final_response(exchange: Exchange) -> RawResponse | None:
     return actual[-1] if actual else None
 
 
-def _steps(result: FetchResult) -> tuple[str, ...]:
+def _steps(exchange: Exchange, result: FetchResult, profile: Profile) -> tuple[str, ...]:
+    """The model's steps for this exchange (re-run with tracing: runs skip it for speed)."""
+    if not result.verdict.steps:
+        traced = rejudge(exchange, profile, trace=True)
+        result = traced if traced is not None else result
     return tuple(f"{s.text} [{s.spec_ref}]" for s in result.verdict.steps)
 
 
@@ -62,7 +67,7 @@ def _evidence(
     return Evidence(
         summary=summary,
         exchanges=(exchange,),
-        browser_steps=_steps(result),
+        browser_steps=_steps(exchange, result, profile),
         policy_steps=intended.steps,
         profile=profile.name,
         policy_rule=intended.rule,
@@ -174,6 +179,65 @@ def _exposure(
     return None
 
 
+def _has_header(headers: Iterable[tuple[bytes, bytes]], names: Collection[bytes]) -> bool:
+    return any(n.lower() in names for n, _ in headers)
+
+
+def _acah_wildcard(exchange: Exchange) -> bool:
+    for wire, response in exchange.pairs:
+        if wire.is_preflight:
+            values = [
+                v for n, v in response.headers if n.lower() == b"access-control-allow-headers"
+            ]
+            if any(strip_ows(item) == b"*" for v in values for item in v.split(b",")):
+                return True
+    return False
+
+
+def _empty_expose_line(exchange: Exchange) -> bool:
+    for _, response in exchange.pairs:
+        lines = [v for n, v in response.headers if n.lower() == b"access-control-expose-headers"]
+        if len(lines) > 1 and any(not strip_ows(line) for line in lines):
+            return True
+    return False
+
+
+def _duplicate_names(request: BrowserRequest) -> bool:
+    names = [n.lower() for n, _ in request.headers]
+    return len(names) != len(set(names))
+
+
+# When can a quirk change the verdict of one exchange (fresh preflight cache)? One entry per
+# quirk: tests/test_compare.py checks the table names every Quirk, so a new quirk cannot be
+# silently ignored here.
+QUIRK_TRIGGERS: dict[Quirk, Callable[[BrowserRequest, Exchange], bool]] = {
+    Quirk.AUTHORIZATION_COVERED_BY_WILDCARD: lambda r, ex: (
+        _has_header(r.headers, {b"authorization"}) and _acah_wildcard(ex)
+    ),
+    # Max-Age and the cache's `*` matching change only later fetches, never this exchange.
+    Quirk.MAX_AGE_NEGATIVE_NOT_CACHED: lambda _r, _ex: False,
+    Quirk.MAX_AGE_INVALID_NOT_CACHED: lambda _r, _ex: False,
+    Quirk.MAX_AGE_LEADING_PLUS: lambda _r, _ex: False,
+    Quirk.PREFLIGHT_CACHE_WILDCARD_EXACT: lambda _r, _ex: False,
+    Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS: lambda r, _ex: _duplicate_names(r),
+    Quirk.CLIENT_HINT_HEADERS_SAFELISTED: lambda r, _ex: _has_header(
+        r.headers, CLIENT_HINT_HEADERS
+    ),
+    Quirk.RANGE_CASE_INSENSITIVE: lambda r, _ex: _has_header(r.headers, {b"range"}),
+    Quirk.USER_AGENT_DROPPED: lambda r, _ex: _has_header(r.headers, {b"user-agent"}),
+    Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS: lambda _r, ex: _empty_expose_line(ex),
+    Quirk.PRIVATE_NETWORK_ACCESS: lambda r, _ex: r.private_network,
+}
+
+
+def quirks_in_play(exchange: Exchange) -> frozenset[Quirk]:
+    """The quirks that could make an engine decide this exchange differently from the spec."""
+    request = exchange.request
+    if request is None:
+        return frozenset()
+    return frozenset(q for q, trigger in QUIRK_TRIGGERS.items() if trigger(request, exchange))
+
+
 def judge(policy: CorsPolicy, exchange: Exchange) -> d.Divergence | None:
     """The decision divergence of one exchange, graded across browser profiles.
 
@@ -188,7 +252,12 @@ def judge(policy: CorsPolicy, exchange: Exchange) -> d.Divergence | None:
     intended = intended_verdict(policy, request, profile=SPEC)
     spec_div = decide(intended, result, exchange, SPEC)
     engines: dict[str, d.Divergence | None] = {}
+    in_play = quirks_in_play(exchange)
     for profile in ENGINE_PROFILES:
+        if not profile.quirks & in_play:
+            # No quirk of this engine bears on this exchange: its verdict is the spec's.
+            engines[profile.name] = spec_div
+            continue
         engine_result = rejudge(exchange, profile)
         if engine_result is None:
             continue

@@ -25,7 +25,9 @@ def run_fetch(
 ) -> Exchange:
     """Perform ``request`` as a browser with ``profile`` would, against ``target``."""
     pairs: list[tuple[WireRequest, RawResponse]] = []
-    simulation = simulate_fetch(request, profile=profile, cache=cache, now=now)
+    # No tracing on the hot path: the verdict is the same; rejudge(..., trace=True) explains it
+    # when a divergence needs its steps.
+    simulation = simulate_fetch(request, profile=profile, cache=cache, now=now, trace=False)
     started = time.perf_counter()
     try:
         wire = next(simulation)
@@ -43,7 +45,7 @@ def run_fetch(
     )
 
 
-def rejudge(exchange: Exchange, profile: Profile) -> FetchResult | None:
+def rejudge(exchange: Exchange, profile: Profile, *, trace: bool = False) -> FetchResult | None:
     """The verdict of ``profile`` on the same recorded responses, or ``None`` when that browser
     would have put different requests on the wire (then the recording cannot answer for it)."""
     request = exchange.request
@@ -62,7 +64,7 @@ def rejudge(exchange: Exchange, profile: Profile) -> FetchResult | None:
         return response
 
     try:
-        result = browser_verdict(request, responder, profile=profile)
+        result = browser_verdict(request, responder, profile=profile, trace=trace)
     except MissingResponse:
         return None
     return result if not pairs else None

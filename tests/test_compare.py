@@ -1,0 +1,99 @@
+"""The comparison's shortcuts must never change a verdict."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conformance.compare import QUIRK_TRIGGERS, quirks_in_play
+from conformance.divergences import Exchange
+from conformance.exchange import rejudge
+from reference.browser import browser_verdict
+from reference.origins import origin_of
+from reference.profiles import CHROMIUM, FIREFOX, SPEC, WEBKIT, Quirk
+from reference.request import BrowserRequest, CredentialsMode
+from reference.verdict import RawResponse, WireRequest
+
+
+def test_every_quirk_has_a_trigger() -> None:
+    assert set(QUIRK_TRIGGERS) == set(Quirk)
+
+
+header_names = st.sampled_from(
+    [
+        b"X-A",
+        b"x-a",
+        b"Authorization",
+        b"Range",
+        b"User-Agent",
+        b"DPR",
+        b"Content-Type",
+        b"Accept",
+        b"Width",
+    ]
+)
+header_values = st.sampled_from([b"1", b"bytes=0-", b"BYTES=0-", b"text/plain", b"a b", b""])
+acao = st.sampled_from([b"*", b"https://page.example", b"null", b"https://page.example, *"])
+lists = st.sampled_from([b"*", b"x-a", b"authorization", b"", b"PUT, x-a", b"bad value", b"*, PUT"])
+
+
+@st.composite
+def responses(draw: st.DrawFn) -> RawResponse:
+    headers: list[tuple[bytes, bytes]] = []
+    if draw(st.booleans()):
+        headers.append((b"Access-Control-Allow-Origin", draw(acao)))
+    if draw(st.booleans()):
+        headers.append((b"Access-Control-Allow-Credentials", b"true"))
+    for name in (
+        b"Access-Control-Allow-Methods",
+        b"Access-Control-Allow-Headers",
+        b"Access-Control-Expose-Headers",
+    ):
+        for _ in range(draw(st.integers(0, 2))):
+            headers.append((name, draw(lists)))
+    headers.append((b"X-A", b"1"))
+    return RawResponse(status=draw(st.sampled_from([200, 204, 400])), headers=tuple(headers))
+
+
+@settings(max_examples=300)
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "patch"]),
+    headers=st.lists(st.tuples(header_names, header_values), max_size=3),
+    credentials=st.sampled_from(list(CredentialsMode)),
+    preflight=responses(),
+    actual=responses(),
+)
+def test_engines_without_quirks_in_play_decide_as_the_spec(
+    method: str,
+    headers: list[tuple[bytes, bytes]],
+    credentials: CredentialsMode,
+    preflight: RawResponse,
+    actual: RawResponse,
+) -> None:
+    request = BrowserRequest(
+        origin=origin_of("https://page.example"),
+        url="https://api.example/r",
+        method=method,
+        headers=tuple(headers),
+        credentials=credentials,
+    )
+    pairs: list[tuple[WireRequest, RawResponse]] = []
+
+    def responder(wire: WireRequest) -> RawResponse:
+        response = preflight if wire.is_preflight else actual
+        pairs.append((wire, response))
+        return response
+
+    spec = browser_verdict(request, responder, profile=SPEC)
+    exchange = Exchange(request=request, pairs=tuple(pairs), result=spec)
+    in_play = quirks_in_play(exchange)
+    for engine in (CHROMIUM, FIREFOX, WEBKIT):
+        if engine.quirks & in_play:
+            continue
+        result = rejudge(exchange, engine)
+        assert result is not None, f"{engine.name} would have sent other requests"
+        assert result.verdict.allowed == spec.verdict.allowed
+        assert getattr(result.verdict, "reason", None) == getattr(spec.verdict, "reason", None)
+        assert getattr(result.verdict, "visible_header_names", None) == getattr(
+            spec.verdict, "visible_header_names", None
+        )
