@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from conformance import divergences as d
 from conformance.divergences import Evidence, Exchange
 from conformance.exchange import rejudge
+from conformance.outcomes import NotApplicable
 from reference.browser import FetchResult
 from reference.grammar import DELTA_SECONDS
 from reference.headers import FAILURE, extract_header_list_values, get, header_names, strip_ows
@@ -247,9 +248,11 @@ def judge(policy: CorsPolicy, exchange: Exchange) -> d.Divergence | None:
     divergence is informational.
     """
     request, result = exchange.request, exchange.result
-    if request is None or result is None or not is_cross_origin(exchange):
+    if request is None or not is_cross_origin(exchange):
         return None
     intended = intended_verdict(policy, request, profile=SPEC)
+    if result is None:
+        return _partial(intended, exchange)
     spec_div = decide(intended, result, exchange, SPEC)
     engines: dict[str, d.Divergence | None] = {}
     in_play = quirks_in_play(exchange)
@@ -289,6 +292,31 @@ def judge(policy: CorsPolicy, exchange: Exchange) -> d.Divergence | None:
         ),
         reason=f"{kind(spec_div)}|" + "|".join(f"{n}={k}" for n, k in sorted(table.items())),
         spec_ref=base.spec_ref,
+    )
+
+
+def _partial(intended: Intended, exchange: Exchange) -> d.Divergence | None:
+    """An exchange the suite stopped before the actual request (not sent, for safety): the
+    preflight passed. That alone diverges when the policy refuses the request; otherwise the
+    actual request is not checked, which is not-applicable, never a pass."""
+    refused = exchange.refused
+    assert refused is not None
+    if not intended.allowed:
+        return d.PreflightGrantedAgainstPolicy(
+            Evidence(
+                summary=(
+                    f"the preflight passed, so a browser would send {refused.method.decode()} "
+                    f"{refused.url}, but {intended.rule} refuses it (the suite did not send it)"
+                ),
+                exchanges=(exchange,),
+                policy_steps=intended.steps,
+                policy_rule=intended.rule,
+            ),
+            reason=intended.rule.split("[", 1)[0].split(" ", 1)[0],
+        )
+    raise NotApplicable(
+        f"the actual request ({refused.method.decode()}) was not sent to this target; "
+        "pass --allow-unsafe to check it"
     )
 
 

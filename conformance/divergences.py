@@ -42,6 +42,7 @@ class Exchange:
     pairs: tuple[tuple[WireRequest, RawResponse], ...]
     result: FetchResult | None
     elapsed: float = 0.0
+    refused: WireRequest | None = None  # the request the suite would not send (safety)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 
 from conformance.divergences import Exchange
+from conformance.outcomes import SendRefused
 from conformance.targets import Target
 from reference.browser import FetchResult, MissingResponse, browser_verdict, simulate_fetch
 from reference.cache import EMPTY_CACHE, PreflightCache
@@ -32,7 +33,21 @@ def run_fetch(
     try:
         wire = next(simulation)
         while True:
-            response = target.send(wire)
+            try:
+                response = target.send(wire)
+            except SendRefused:
+                if not pairs:
+                    raise
+                # The browser got this far (e.g. the preflight passed) and would now send a
+                # request the suite will not: judge what was seen.
+                simulation.close()
+                return Exchange(
+                    request=request,
+                    pairs=tuple(pairs),
+                    result=None,
+                    elapsed=time.perf_counter() - started,
+                    refused=wire,
+                )
             pairs.append((wire, response))
             wire = simulation.send(response)
     except StopIteration as stop:

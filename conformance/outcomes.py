@@ -29,6 +29,11 @@ class NotApplicable(HarnessOutcome):
     kind = "not-applicable"
 
 
+class SendRefused(NotApplicable):
+    """The suite will not send this request to the target: a redirect to another origin, or an
+    unsafe method or a body to a ``--url`` target without ``--allow-unsafe``."""
+
+
 class HarnessError(HarnessOutcome):
     """A bug of ours."""
 

@@ -18,10 +18,19 @@ from typing import Any, Protocol
 
 import httpx
 
-from conformance.outcomes import NotApplicable, SetupError, TargetUnreachable, UsageError
+from conformance.outcomes import (
+    NotApplicable,
+    SendRefused,
+    SetupError,
+    TargetUnreachable,
+    UsageError,
+)
+from reference.origins import OriginError, parse_url
 from reference.verdict import RawResponse, WireRequest
 
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_REQUESTS = 20_000  # per run, for --url targets
+DEFAULT_RATE = 100.0  # requests per second, for --url targets
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +59,26 @@ def _check_carriable(wire: WireRequest, limits: TransportLimits) -> None:
             raise NotApplicable("this transport merges repeated request header names")
     if limits.ascii_only_header_values and any(not v.isascii() for _, v in wire.headers):
         raise NotApplicable("this transport carries only ASCII header values")
+
+
+def _origin(url: str) -> str:
+    try:
+        return parse_url(url).origin.serialize()
+    except OriginError:
+        return url
+
+
+def _check_target_origin(wire: WireRequest, base_url: str) -> None:
+    """Only the target is ever sent a request: a browser following a redirect to another origin
+    is modelled, but the suite does not send that hop anywhere."""
+    if _origin(wire.url) != _origin(base_url):
+        raise SendRefused(
+            f"the browser would now request {wire.url}, another origin than the target "
+            f"({base_url}); the suite sends requests to the target only"
+        )
+
+
+SAFE_METHODS = frozenset({b"OPTIONS", b"GET", b"HEAD", b"POST"})
 
 
 def _build(wire: WireRequest) -> httpx.Request:
@@ -82,6 +111,7 @@ class AsgiTarget:
 
     def send(self, wire: WireRequest) -> RawResponse:
         _check_carriable(wire, self.limits)
+        _check_target_origin(wire, self.base_url)
         request = _build(wire)
         try:
             response = self._loop.run_until_complete(self._client.send(request))
@@ -107,6 +137,7 @@ class WsgiTarget:
 
     def send(self, wire: WireRequest) -> RawResponse:
         _check_carriable(wire, self.limits)
+        _check_target_origin(wire, self.base_url)
         try:
             response = self._client.send(_build(wire))
         except Exception as exc:
@@ -135,8 +166,9 @@ class UrlTarget:
         *,
         name: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-        max_requests: int | None = None,
-        min_interval: float = 0.0,
+        max_requests: int | None = DEFAULT_MAX_REQUESTS,
+        rate: float | None = DEFAULT_RATE,
+        allow_unsafe: bool = False,
     ) -> None:
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
@@ -145,12 +177,19 @@ class UrlTarget:
         self.base_url = str(url.copy_with(path="", query=None, fragment=None)).rstrip("/")
         self._client = httpx.Client(timeout=timeout, follow_redirects=False)
         self._max_requests = max_requests
-        self._min_interval = min_interval
+        self._min_interval = 1.0 / rate if rate else 0.0
+        self._allow_unsafe = allow_unsafe
         self._sent = 0
         self._last = 0.0
 
     def send(self, wire: WireRequest) -> RawResponse:
         _check_carriable(wire, self.limits)
+        _check_target_origin(wire, self.base_url)
+        if not self._allow_unsafe and (wire.method not in SAFE_METHODS or wire.body is not None):
+            raise SendRefused(
+                f"{wire.method.decode('latin-1')}{' with a body' if wire.body is not None else ''}"
+                " is not sent to a --url target without --allow-unsafe (it may change data)"
+            )
         if self._max_requests is not None and self._sent >= self._max_requests:
             raise SetupError(
                 f"request budget of {self._max_requests} exhausted", request=_describe(wire)
@@ -162,6 +201,9 @@ class UrlTarget:
         self._last = time.monotonic()
         try:
             response = self._client.send(_build(wire))
+        except httpx.LocalProtocolError as exc:
+            # h11 will not put this on the wire (e.g. a value with leading whitespace).
+            raise NotApplicable(f"the HTTP client cannot send this request: {exc}") from None
         except httpx.ConnectError as exc:
             cls = TargetUnreachable if self._sent == 1 else SetupError
             raise cls(
