@@ -234,6 +234,10 @@ class _Fetch:
         request = self.request
         if request.use_cors_preflight:
             return True
+        if request.private_network and self.profile.has(Quirk.PRIVATE_NETWORK_ACCESS):
+            # https://wicg.github.io/private-network-access/#cors-preflight : a private network
+            # request is preflighted even when it would otherwise be simple.
+            return True
         if not request.unsafe_request:
             return False
         if not is_cors_safelisted_method(self.method):
@@ -560,7 +564,7 @@ def simulate_fetch(
             # https://fetch.spec.whatwg.org/#concept-http-fetch step 4.4: CORS check.
             if state.tainting == "cors":
                 state.cors_check(response, preflight=False)
-            if response.status in REDIRECT_STATUSES and response.index.get(b"location"):
+            if response.status in REDIRECT_STATUSES and response.index.get(b"location") is not None:
                 if _redirect(state, response):
                     continue
                 return _done(

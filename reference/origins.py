@@ -134,6 +134,8 @@ def parse_url(text: str, *, base: ParsedURL | None = None) -> ParsedURL:
 
 def _resolve_relative(text: str, base: ParsedURL) -> str:
     root = f"{base.scheme}://{base.host}" + ("" if base.port is None else f":{base.port}")
+    if not text or text.startswith("#"):
+        return base.serialize()  # the base URL itself (fragments are not modelled)
     if text.startswith("//"):
         return f"{base.scheme}:{text}"
     if text.startswith("/"):
@@ -175,8 +177,9 @@ def parse_host(text: str) -> str:
         except ValueError:
             raise OriginError(f"invalid IPv6 host {text!r}") from None
         return f"[{serialize_ipv6(address)}]"
-    domain = unquote(text, encoding="utf-8", errors="strict")
     try:
+        # Percent-decoded bytes that are not UTF-8 decode to U+FFFD, which ToASCII rejects.
+        domain = unquote(text, encoding="utf-8", errors="strict")
         ascii_domain = domain.encode("idna").decode("ascii").lower()
     except UnicodeError:
         raise OriginError(f"invalid domain {text!r} (IDNA ToASCII failed)") from None

@@ -193,7 +193,9 @@ def parse_single_range(value: bytes, *, allow_whitespace: bool) -> tuple[int | N
     data = data[1:]
     if allow_whitespace:
         data = data.lstrip(b"\t ")
-    match = re.fullmatch(rb"([0-9]*)-([0-9]*)", data)
+    # Steps 8-16: start digits, `-`, end digits, then the end (whitespace around `-` too).
+    ows = rb"[\t ]*" if allow_whitespace else rb""
+    match = re.fullmatch(rb"([0-9]*)" + ows + rb"-" + ows + rb"([0-9]*)", data)
     if match is None:
         raise ValueError("not a single range")
     start_text, end_text = match[1], match[2]

@@ -1,0 +1,121 @@
+"""``reference.headers``: header-list primitives (digest §2).
+
+Header lists are ordered byte pairs; names compare ASCII-case-insensitively, values exactly.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reference.headers import (
+    FAILURE,
+    HeaderIndex,
+    HeaderList,
+    contains,
+    extract_header_list_values,
+    get,
+    get_all,
+    header_list,
+    header_names,
+)
+
+
+def test_header_list_encodes_str_as_latin_1_and_keeps_bytes() -> None:
+    built = header_list([("X-A", "caf\u00e9"), (b"X-B", b"\xff"), ("X-C", b"raw"), (b"X-D", "d")])
+    assert built == (
+        (b"X-A", b"caf\xe9"),  # isomorphic encoding: one byte per code point
+        (b"X-B", b"\xff"),
+        (b"X-C", b"raw"),
+        (b"X-D", b"d"),
+    )
+
+
+def test_header_list_encodes_code_points_above_ff_as_utf_8() -> None:
+    # Docstring: such values cannot be header bytes; UTF-8 keeps them comparable.
+    assert header_list([("X-\u2603", "\u20ac")]) == (("X-\u2603".encode(), "\u20ac".encode()),)
+
+
+def test_header_list_keeps_order_and_duplicates() -> None:
+    pairs = [("B", "1"), ("a", "2"), ("b", "3")]
+    assert header_list(pairs) == ((b"B", b"1"), (b"a", b"2"), (b"b", b"3"))
+    assert header_list([]) == ()
+
+
+HEADERS: HeaderList = (
+    (b"Vary", b"Origin"),
+    (b"X-Empty", b""),
+    (b"x-empty", b"bb-8"),
+    (b"Access-Control-Expose-Headers", b",y-lol,x-PriNT, ,,,Y-PRINT"),
+    (b"ACCESS-CONTROL-ALLOW-METHODS", b"bb-8, no no"),
+    (b"Access-Control-Allow-Headers", b""),
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [(b"vary", True), (b"VARY", True), (b"X-EMPTY", True), (b"Varyy", False), (b"", False)],
+)
+def test_contains_matches_names_case_insensitively(name: bytes, expected: bool) -> None:
+    assert contains(HEADERS, name) is expected
+
+
+def test_contains_on_an_empty_list() -> None:
+    assert not contains((), b"vary")
+
+
+def test_get_joins_every_value_with_comma_space() -> None:
+    # Digest §2.2: lines `X:` and `X: bb-8` give `, bb-8`; absent is None, not b"".
+    assert get(HEADERS, b"X-Empty") == b", bb-8"
+    assert get(HEADERS, b"vary") == b"Origin"
+    assert get(HEADERS, b"absent") is None
+    assert get_all(HEADERS, b"X-EMPTY") == (b"", b"bb-8")
+
+
+def test_extract_header_list_values_examples() -> None:
+    # Digest §2.3 examples.
+    assert extract_header_list_values(HEADERS, b"access-control-expose-headers") == (
+        b"y-lol",
+        b"x-PriNT",
+        b"Y-PRINT",
+    )
+    assert extract_header_list_values(HEADERS, b"access-control-allow-methods") is FAILURE
+    assert extract_header_list_values(HEADERS, b"access-control-allow-headers") == ()
+    assert extract_header_list_values(HEADERS, b"access-control-max-age") is None
+
+
+def test_header_names_are_distinct_lowercased_in_first_seen_order() -> None:
+    assert header_names(HEADERS) == (
+        b"vary",
+        b"x-empty",
+        b"access-control-expose-headers",
+        b"access-control-allow-methods",
+        b"access-control-allow-headers",
+    )
+    assert header_names(()) == ()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        b"vary",
+        b"x-empty",
+        b"access-control-expose-headers",
+        b"access-control-allow-methods",
+        b"access-control-allow-headers",
+        b"access-control-max-age",
+    ],
+)
+def test_header_index_agrees_with_the_list_functions(name: bytes) -> None:
+    # Docstring: the index answers the same look-ups (by lowercased name) without rescanning.
+    index = HeaderIndex(HEADERS)
+    assert index.headers is HEADERS
+    assert index.get(name) == get(HEADERS, name)
+    assert index.get_all(name) == get_all(HEADERS, name)
+    assert index.extract(name) == extract_header_list_values(HEADERS, name)
+
+
+def test_header_index_names_are_those_of_header_names() -> None:
+    assert HeaderIndex(HEADERS).names() == header_names(HEADERS)
+    empty = HeaderIndex(())
+    assert (empty.names(), empty.get(b"vary"), empty.get_all(b"vary")) == ((), None, ())
+    assert empty.extract(b"vary") is None

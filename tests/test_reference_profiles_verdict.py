@@ -1,0 +1,85 @@
+"""``reference.profiles``, ``reference.verdict`` and the one ``reference.cache`` quirk branch not
+reached elsewhere: profile look-up, the closed ``BlockedReason`` enum, WebKit's leading ``+``."""
+
+from __future__ import annotations
+
+import pytest
+
+from reference import anchors
+from reference.cache import DEFAULT_MAX_AGE, parse_max_age
+from reference.profiles import (
+    CHROMIUM,
+    FIREFOX,
+    PROFILES,
+    SPEC,
+    WEBKIT,
+    Profile,
+    Quirk,
+    profile_named,
+)
+from reference.verdict import BlockedReason
+
+
+@pytest.mark.parametrize("profile", [SPEC, CHROMIUM, FIREFOX, WEBKIT])
+def test_profile_named_finds_each_profile(profile: Profile) -> None:
+    assert profile_named(profile.name) is profile
+
+
+@pytest.mark.parametrize("name", ["netscape", "Chromium", "", "spec "])
+def test_profile_named_rejects_an_unknown_name_listing_the_known_ones(name: str) -> None:
+    with pytest.raises(ValueError, match="unknown browser profile") as info:
+        profile_named(name)
+    assert repr(name) in str(info.value)
+    assert "(known: spec, chromium, firefox, webkit)" in str(info.value)
+
+
+def test_no_shipping_profile_has_private_network_access() -> None:
+    # Quirk docstring / digest §14: PNA is off in every current profile.
+    assert not any(p.has(Quirk.PRIVATE_NETWORK_ACCESS) for p in PROFILES.values())
+
+
+PREFLIGHT_REASONS = {
+    BlockedReason.PREFLIGHT_INVALID_STATUS,
+    BlockedReason.PREFLIGHT_DISALLOWED_REDIRECT,
+    BlockedReason.PREFLIGHT_MISSING_ALLOW_ORIGIN_HEADER,
+    BlockedReason.PREFLIGHT_MULTIPLE_ALLOW_ORIGIN_VALUES,
+    BlockedReason.PREFLIGHT_INVALID_ALLOW_ORIGIN_VALUE,
+    BlockedReason.PREFLIGHT_ALLOW_ORIGIN_MISMATCH,
+    BlockedReason.PREFLIGHT_WILDCARD_ORIGIN_NOT_ALLOWED,
+    BlockedReason.PREFLIGHT_INVALID_ALLOW_CREDENTIALS,
+    BlockedReason.INVALID_ALLOW_METHODS_PREFLIGHT_RESPONSE,
+    BlockedReason.INVALID_ALLOW_HEADERS_PREFLIGHT_RESPONSE,
+    BlockedReason.METHOD_DISALLOWED_BY_PREFLIGHT_RESPONSE,
+    BlockedReason.HEADER_DISALLOWED_BY_PREFLIGHT_RESPONSE,
+    BlockedReason.PREFLIGHT_MISSING_ALLOW_PRIVATE_NETWORK,
+    BlockedReason.PREFLIGHT_INVALID_ALLOW_PRIVATE_NETWORK,
+}
+
+
+@pytest.mark.parametrize("reason", list(BlockedReason))
+def test_is_preflight_marks_exactly_the_preflight_failures(reason: BlockedReason) -> None:
+    assert reason.is_preflight is (reason in PREFLIGHT_REASONS)
+
+
+@pytest.mark.parametrize("reason", list(BlockedReason))
+def test_every_reason_cites_a_spec_anchor(reason: BlockedReason) -> None:
+    ref = reason.spec_ref
+    assert ref.startswith((anchors.FETCH, anchors.PNA)), ref
+    assert "#" in ref
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (b"+10", 10),  # WebKit accepts a leading "+" (Quirk.MAX_AGE_LEADING_PLUS)
+        (b"+", DEFAULT_MAX_AGE),  # but "+" must be followed by delta-seconds
+        (b"+-1", DEFAULT_MAX_AGE),
+        (b"++1", DEFAULT_MAX_AGE),
+        (b"+1.5", DEFAULT_MAX_AGE),
+    ],
+)
+def test_webkit_leading_plus_needs_delta_seconds_after_it(value: bytes, seconds: int) -> None:
+    max_age = parse_max_age(((b"Access-Control-Max-Age", value),), WEBKIT)
+    assert max_age.seconds == seconds
+    # The spec: anything but 1*DIGIT is a failure, so the 5 s default (digest §9.2).
+    assert parse_max_age(((b"Access-Control-Max-Age", value),), SPEC).seconds == DEFAULT_MAX_AGE
