@@ -108,7 +108,7 @@ def main() -> None:
         index += 1
         browser_verdict(request, responses, trace=False)
 
-    async def items(request: Request) -> PlainTextResponse:
+    async def items(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok", headers={"x-request-id": "1"})
 
     app = Starlette(
