@@ -15,7 +15,7 @@ from reference.verdict import RawResponse, WireRequest
 
 Record = dict[str, Any]
 _BLOB = re.compile(r"@reproduce_failure\((?P<args>[^)]*)\)")
-_FALSIFYING = re.compile(r"^Falsifying example: .*", re.DOTALL)
+_FALSIFYING = re.compile(r"^(?:Falsifying example|Failing test case): .*", re.DOTALL)
 
 
 def _text(value: bytes) -> str:
