@@ -25,10 +25,11 @@ from conformance.outcomes import NotApplicable
 from reference.browser import needs_preflight, simulate_fetch
 from reference.headers import get, strip_ows
 from reference.origins import Origin, parse_serialized_origin, parse_url
+from reference.policy import CorsPolicy
 from reference.policy_eval import intended_verdict
 from reference.request import BrowserRequest, CredentialsMode
 from reference.verdict import Allowed, WireRequest
-from strategies import cors_requests, hostile_requests, near_miss_origins, policy_origins
+from strategies import cors_requests, hostile_requests, near_miss_origins, origins, policy_origins
 
 Check = Callable[[], None]
 
@@ -82,6 +83,20 @@ def _given(ctx: SuiteContext, *strategies: st.SearchStrategy[object]) -> Callabl
     return wrap
 
 
+def _allowed_origins(ctx: SuiteContext) -> st.SearchStrategy[Origin]:
+    """Origins the policy allows; any origin for a policy that allows none (then the property
+    still runs, and every grant is a divergence)."""
+    if not _allows_some_origin(ctx.policy):
+        return origins()
+    return policy_origins(ctx.policy)
+
+
+def _allows_some_origin(policy: CorsPolicy) -> bool:
+    return bool(policy.allow_origins or policy.allow_origin_patterns) or any(
+        rule.rules.allow_origins or rule.rules.allow_origin_patterns for rule in policy.paths
+    )
+
+
 def _requests(ctx: SuiteContext) -> st.SearchStrategy[BrowserRequest]:
     return cors_requests(policy=ctx.policy, base_url=ctx.target.base_url, paths=ctx.paths)
 
@@ -129,9 +144,7 @@ def credentials_modes(ctx: SuiteContext) -> Check:
 
 
 def exposed_headers(ctx: SuiteContext) -> Check:
-    origins = policy_origins(ctx.policy)
-
-    @_given(ctx, _requests(ctx), origins)
+    @_given(ctx, _requests(ctx), _allowed_origins(ctx))
     def exposed_headers(request: BrowserRequest, origin: Origin) -> None:
         variant = replace(request, origin=origin)  # an origin the policy allows, mostly
         exchange = _fetch(ctx, variant)
@@ -181,7 +194,7 @@ def _actual_wire(request: BrowserRequest) -> WireRequest | None:
 
 
 def vary_origin(ctx: SuiteContext) -> Check:
-    others = st.one_of(policy_origins(ctx.policy), near_miss_origins(ctx.policy))
+    others = st.one_of(_allowed_origins(ctx), near_miss_origins(ctx.policy))
 
     @_given(ctx, _requests(ctx).filter(lambda r: not needs_preflight(r)), others)
     def vary_origin(request: BrowserRequest, other: Origin) -> None:
@@ -203,9 +216,11 @@ def vary_origin(ctx: SuiteContext) -> Check:
 
 
 def no_origin_requests(ctx: SuiteContext) -> Check:
-    allowed = policy_origins(ctx.policy)
-
-    @_given(ctx, _requests(ctx).filter(lambda r: r.method.upper() in ("GET", "HEAD")), allowed)
+    @_given(
+        ctx,
+        _requests(ctx).filter(lambda r: r.method.upper() in ("GET", "HEAD")),
+        _allowed_origins(ctx),
+    )
     def no_origin_requests(request: BrowserRequest, origin: Origin) -> None:
         wire = _actual_wire(replace(request, origin=origin, headers=()))
         if wire is None:

@@ -32,11 +32,14 @@ CORS_UNSAFE_REQUEST_HEADER_BYTES: Final = frozenset(
 #   origin-or-null = origin / %s"null"            ; case-sensitive
 #   origin         = scheme "://" host [ ":" port ]
 # Fetch restricts the scheme and domain to lowercase ASCII and IPv6 to its canonical text; the
-# pattern below covers what browsers emit for http(s) pages (the only schemes a server sees in
-# practice). ``port`` is 1*5DIGIT; the model additionally requires 0..65535 and no default port.
-SCHEME_PATTERN: Final = rb"[a-z][a-z0-9+\-.]*"
-DOMAIN_LABEL_PATTERN: Final = rb"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?"
-DOMAIN_PATTERN: Final = DOMAIN_LABEL_PATTERN + rb"(?:\." + DOMAIN_LABEL_PATTERN + rb")*"
+# pattern below covers what browsers emit for http(s) pages (web pages are http or https;
+# extension schemes such as chrome-extension:// are out of scope). ``port`` is 1*5DIGIT; the model additionally requires 0..65535 and no default port.
+SCHEME_PATTERN: Final = rb"https?"
+# The URL Standard's host parser is lenient (UTS #46 with CheckHyphens and STD3 rules off):
+# browsers serialize hosts such as `a_b.example`, `-a.example` or `a.example.` (trailing dot)
+# as they are, so labels are any of [a-z0-9_-] and a final dot may follow.
+DOMAIN_LABEL_PATTERN: Final = rb"[a-z0-9_\-]{1,63}"
+DOMAIN_PATTERN: Final = DOMAIN_LABEL_PATTERN + rb"(?:\." + DOMAIN_LABEL_PATTERN + rb")*\.?"
 IPV4_PATTERN: Final = (
     rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
     rb"(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"

@@ -247,8 +247,9 @@ def test_ipv6_serialization_follows_the_url_standard(address: str, text: str) ->
         "http://localhost:3000",
         "http://127.0.0.1:8080",
         "https://[::1]",
-        "wss://chat.example",
         "https://xn--lve-6lad.example",
+        "https://a_b.example",  # browsers keep underscores (UTS #46 without STD3 rules)
+        "https://a.example.",  # and a trailing dot
     ],
 )
 def test_a_canonical_origin_round_trips(value: str) -> None:
@@ -257,6 +258,12 @@ def test_a_canonical_origin_round_trips(value: str) -> None:
         assert isinstance(origin, TupleOrigin)
         assert origin.serialize() == value
         assert is_serialized_origin(form)
+
+
+def test_only_web_page_schemes_are_origin_header_values() -> None:
+    # A page's origin is http(s): a WebSocket handshake carries the page's origin, not wss://.
+    assert parse_serialized_origin("wss://chat.example") is None
+    assert parse_serialized_origin("ftp://files.example") is None
 
 
 def test_null_is_the_opaque_origin_case_sensitively() -> None:
