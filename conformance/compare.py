@@ -220,11 +220,13 @@ QUIRK_TRIGGERS: dict[Quirk, Callable[[BrowserRequest, Exchange], bool]] = {
     Quirk.MAX_AGE_INVALID_NOT_CACHED: lambda _r, _ex: False,
     Quirk.MAX_AGE_LEADING_PLUS: lambda _r, _ex: False,
     Quirk.PREFLIGHT_CACHE_WILDCARD_EXACT: lambda _r, _ex: False,
+    Quirk.PREFLIGHT_CACHE_ONE_RESULT_PER_URL: lambda _r, _ex: False,
     Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS: lambda r, _ex: _duplicate_names(r),
     Quirk.CLIENT_HINT_HEADERS_SAFELISTED: lambda r, _ex: _has_header(
         r.headers, CLIENT_HINT_HEADERS
     ),
     Quirk.RANGE_CASE_INSENSITIVE: lambda r, _ex: _has_header(r.headers, {b"range"}),
+    Quirk.RANGE_POSITIONS_BELOW_INT64_MAX: lambda r, _ex: _has_header(r.headers, {b"range"}),
     Quirk.USER_AGENT_DROPPED: lambda r, _ex: _has_header(r.headers, {b"user-agent"}),
     Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS: lambda _r, ex: _empty_expose_line(ex),
     Quirk.PRIVATE_NETWORK_ACCESS: lambda r, _ex: r.private_network,

@@ -547,6 +547,14 @@ def simulate_fetch(
                             anchors.CORS_PREFLIGHT_CACHE,
                         )
                     else:
+                        if profile.has(Quirk.PREFLIGHT_CACHE_ONE_RESULT_PER_URL):
+                            # The cached result did not cover this request: it goes, and the
+                            # new preflight's result (if granted) replaces it whole.
+                            state.cache = clear(
+                                state.cache,
+                                origin=state.serialized_origin(),
+                                url=state.current_url.serialize(),
+                            )
                         preflight = state.build_preflight(unsafe)
                         state.wire.append(preflight)
                         state.preflighted = True
@@ -611,7 +619,7 @@ def simulate_fetch(
             )
     except _Blocked as blocked:
         state.step(blocked.text, blocked.reason.spec_ref)
-        if considered_preflight:
+        if considered_preflight and not profile.has(Quirk.PREFLIGHT_CACHE_ONE_RESULT_PER_URL):
             # https://fetch.spec.whatwg.org/#main-fetch step 12.4: clear cache entries.
             state.cache = clear(
                 state.cache, origin=state.serialized_origin(), url=state.current_url.serialize()

@@ -140,7 +140,9 @@ def header_name_cache_match(
         if entry.header_name == b"*" and not include:
             if profile.has(Quirk.PREFLIGHT_CACHE_WILDCARD_EXACT):
                 continue
-            if lowered != b"authorization" or profile.has(Quirk.AUTHORIZATION_COVERED_BY_WILDCARD):
+            # Never `Authorization`, even where a fresh `*` covers it
+            # (Quirk.AUTHORIZATION_COVERED_BY_WILDCARD): Chromium 156 preflights again.
+            if lowered != b"authorization":
                 return True
     return False
 

@@ -38,8 +38,16 @@ class Quirk(StrEnum):
     Evidence: Chromium cors.cc; WPT cors/simple-requests-ch.tentative.htm (digest §15 #5)."""
 
     RANGE_CASE_INSENSITIVE = "range-case-insensitive"
-    """Range values are lowercased before the safelist parse (``BYTES=0-`` is safe), and
-    numbers beyond int64 are not. Evidence: Chromium cors.cc (digest §15 #6, §18 #7)."""
+    """Range values are lowercased before the safelist parse (``BYTES=0-`` is safe). Read from
+    Chromium cors.cc (digest §15 #6, §18 #7) but not what Chromium 156 does: it preflights
+    ``BYTES=0-`` and ``Bytes=0-`` (differential run, README "The oracle against a real
+    Chromium"), so no profile has it."""
+
+    RANGE_POSITIONS_BELOW_INT64_MAX = "range-positions-below-int64-max"
+    """A Range position of 2**63-1 or more is not safelisted (the spec's numbers are unbounded).
+    Evidence: differential run against Chromium 156: ``bytes=9223372036854775806-`` goes
+    without a preflight, ``bytes=9223372036854775807-`` (int64 max itself) and
+    ``bytes=0-99999999999999999999`` are preflighted (digest §15 #6, §18 #7)."""
 
     USER_AGENT_DROPPED = "user-agent-dropped"
     """A script-set ``User-Agent`` is silently dropped, so it never forces a preflight.
@@ -47,12 +55,25 @@ class Quirk(StrEnum):
 
     EXPOSE_HEADERS_EMPTY_LINE_VOIDS = "expose-headers-empty-line-voids"
     """An empty ``Access-Control-Expose-Headers`` line beside a valid one exposes nothing.
-    Evidence: Chromium access-control-expose-headers-parsing.window-expected.txt (§15 #9)."""
+    Evidence: Chromium access-control-expose-headers-parsing.window-expected.txt (§15 #9), an
+    older expectation: Chromium 156 exposes the valid line's names as the spec says
+    (differential run), so no profile has it."""
 
     PREFLIGHT_CACHE_WILDCARD_EXACT = "preflight-cache-wildcard-exact"
     """A cached ``*`` method or header never matches a later request (Firefox compares cached
     tokens exactly), so such requests preflight again. Outcome-neutral; extra preflights only.
     Evidence: Firefox CacheEntry::CheckRequest (digest §9.3, §15 #12)."""
+
+    PREFLIGHT_CACHE_ONE_RESULT_PER_URL = "preflight-cache-one-result-per-url"
+    """One cached preflight result per (origin, URL): a request the cached result does not
+    cover drops it and the new preflight's result replaces it whole (entries for other methods
+    and header names go, whatever their max-age), and a network error after a cache hit or a
+    granted preflight (the actual response fails the CORS check) clears nothing. Spec: an entry
+    per method and header name, each refreshed on its own, all cleared on a network error.
+    Evidence: differential run against Chromium 156 (``cache:replaced-by-later-preflight``,
+    ``cache:header-replaced-by-later-preflight``, ``cache:cleared-after-failed-actual``,
+    ``cache:hit-then-failed-actual-then-hit``); Chromium services/network/cors/
+    preflight_cache.cc keys one PreflightResult per origin and URL (digest §9.3)."""
 
     PRIVATE_NETWORK_ACCESS = "private-network-access"
     """Legacy Chromium PNA: a request to a more private address space sends
@@ -87,13 +108,14 @@ CHROMIUM = Profile(
             Quirk.MAX_AGE_NEGATIVE_NOT_CACHED,
             Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS,
             Quirk.CLIENT_HINT_HEADERS_SAFELISTED,
-            Quirk.RANGE_CASE_INSENSITIVE,
+            Quirk.RANGE_POSITIONS_BELOW_INT64_MAX,
             Quirk.USER_AGENT_DROPPED,
-            Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS,
+            Quirk.PREFLIGHT_CACHE_ONE_RESULT_PER_URL,
         }
     ),
     max_age_cap=7200,
-    evidence="Chromium services/network/public/cpp/cors/cors.cc, cors/preflight_result.cc",
+    evidence="Chromium services/network/public/cpp/cors/cors.cc, cors/preflight_result.cc; "
+    "checked against headless Chromium 156 (conformance/browser_check)",
 )
 
 FIREFOX = Profile(

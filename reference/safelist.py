@@ -216,7 +216,9 @@ def _is_safelisted_range(value: bytes, profile: Profile) -> bool:
         start, end = parse_single_range(value, allow_whitespace=False)
     except ValueError:
         return False
-    if profile.has(Quirk.RANGE_CASE_INSENSITIVE) and max(start or 0, end or 0) > _INT64_MAX:
+    if profile.has(Quirk.RANGE_POSITIONS_BELOW_INT64_MAX) and max(start or 0, end or 0) >= (
+        _INT64_MAX
+    ):
         return False
     # Step: "If rangeValue[0] is null, then return false" (a suffix range is not safelisted).
     return start is not None

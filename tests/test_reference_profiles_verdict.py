@@ -83,3 +83,48 @@ def test_webkit_leading_plus_needs_delta_seconds_after_it(value: bytes, seconds:
     assert max_age.seconds == seconds
     # The spec: anything but 1*DIGIT is a failure, so the 5 s default (digest §9.2).
     assert parse_max_age(((b"Access-Control-Max-Age", value),), SPEC).seconds == DEFAULT_MAX_AGE
+
+
+# Two quirks read from Chromium sources that Chromium 156 does not show (the differential run,
+# tests/test_browser_differential.py): they stay defined, in no shipping profile, and still work
+# when a profile asks for them.
+_OLD_CHROMIUM = Profile(
+    name="old-chromium",
+    quirks=frozenset({Quirk.RANGE_CASE_INSENSITIVE, Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS}),
+    max_age_cap=7200,
+    evidence="digest §15 #6, #9",
+)
+
+
+def test_quirks_chromium_156_does_not_show_are_in_no_profile() -> None:
+    for quirk in (Quirk.RANGE_CASE_INSENSITIVE, Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS):
+        assert not any(p.has(quirk) for p in PROFILES.values())
+
+
+def test_range_case_insensitive_lowercases_the_unit() -> None:
+    from reference.safelist import is_cors_safelisted_request_header
+
+    assert is_cors_safelisted_request_header(b"Range", b"BYTES=0-", _OLD_CHROMIUM)
+    assert not is_cors_safelisted_request_header(b"Range", b"BYTES=0-", CHROMIUM)
+
+
+def test_expose_headers_empty_line_voids_the_list() -> None:
+    from reference.browser import browser_verdict
+    from reference.origins import origin_of
+    from reference.request import BrowserRequest
+    from reference.verdict import Allowed, RawResponse
+
+    request = BrowserRequest(origin=origin_of("https://a.example"), url="https://b.example/")
+    response = RawResponse(
+        status=200,
+        headers=(
+            (b"Access-Control-Allow-Origin", b"*"),
+            (b"X-Foo", b"1"),
+            (b"Access-Control-Expose-Headers", b""),
+            (b"Access-Control-Expose-Headers", b"x-foo"),
+        ),
+    )
+    for profile, visible in ((_OLD_CHROMIUM, ()), (CHROMIUM, (b"x-foo",))):
+        verdict = browser_verdict(request, [response], profile=profile).verdict
+        assert isinstance(verdict, Allowed)
+        assert verdict.visible_header_names == visible
