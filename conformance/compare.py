@@ -241,13 +241,22 @@ def quirks_in_play(exchange: Exchange) -> frozenset[Quirk]:
     return frozenset(q for q, trigger in QUIRK_TRIGGERS.items() if trigger(request, exchange))
 
 
-def judge(policy: CorsPolicy, exchange: Exchange) -> d.Divergence | None:
+def judge(
+    policy: CorsPolicy,
+    exchange: Exchange,
+    *,
+    refetch: Callable[[Profile], Exchange] | None = None,
+) -> d.Divergence | None:
     """The decision divergence of one exchange, graded across browser profiles.
 
     The ``spec`` profile decides, unless the engines (judged on the same recorded responses)
     differ from it: if every engine agrees on another outcome, that outcome is reported (it is
     what users get); if the engines disagree among themselves, or only the spec diverges, the
     divergence is informational.
+
+    An engine whose quirks make it send requests the recording lacks (the spec blocked at the
+    preflight, the engine goes on to the actual request) is judged on its own exchange, made
+    with ``refetch``; without ``refetch`` such an engine is left out.
     """
     request, result = exchange.request, exchange.result
     if request is None or not is_cross_origin(exchange):
@@ -263,11 +272,15 @@ def judge(policy: CorsPolicy, exchange: Exchange) -> d.Divergence | None:
             # No quirk of this engine bears on this exchange: its verdict is the spec's.
             engines[profile.name] = spec_div
             continue
+        engine_exchange = exchange
         engine_result = rejudge(exchange, profile)
+        if engine_result is None and refetch is not None:
+            engine_exchange = refetch(profile)
+            engine_result = engine_exchange.result
         if engine_result is None:
             continue
         engine_intended = intended_verdict(policy, request, profile=profile)
-        engines[profile.name] = decide(engine_intended, engine_result, exchange, profile)
+        engines[profile.name] = decide(engine_intended, engine_result, engine_exchange, profile)
     if not engines:
         return spec_div
 
@@ -353,7 +366,7 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
                 )
             )
         acapn = get(headers, b"access-control-allow-private-network")
-        asked = get(wire.headers, b"access-control-request-private-network") is not None
+        asked = get(wire.headers, b"access-control-request-private-network") == b"true"
         allowed_pn = intended.allow_private_network if intended else False
         if acapn is not None and not (asked and allowed_pn):
             why = (

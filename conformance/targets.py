@@ -133,11 +133,20 @@ class WsgiTarget:
     def __init__(self, app: Any, *, name: str = "wsgi", base_url: str = "http://testserver"):
         self.name = name
         self.base_url = base_url
-        self._client = httpx.Client(transport=httpx.WSGITransport(app=app))
+        self._app = app
+        self._raw_uri = "/"
+        self._client = httpx.Client(transport=httpx.WSGITransport(app=self._with_raw_uri))
+
+    def _with_raw_uri(self, environ: dict[str, Any], start_response: Any) -> Any:
+        # httpx's WSGI transport percent-decodes PATH_INFO and sets no RAW_URI; servers such
+        # as gunicorn pass the request target as sent, which path rules must see.
+        environ["RAW_URI"] = environ["REQUEST_URI"] = self._raw_uri
+        return self._app(environ, start_response)
 
     def send(self, wire: WireRequest) -> RawResponse:
         _check_carriable(wire, self.limits)
         _check_target_origin(wire, self.base_url)
+        self._raw_uri = httpx.URL(wire.url).raw_path.decode("ascii")
         try:
             response = self._client.send(_build(wire))
         except Exception as exc:
@@ -200,7 +209,9 @@ class UrlTarget:
         self._sent += 1
         self._last = time.monotonic()
         try:
-            response = self._client.send(_build(wire))
+            # Headers only: the body is never read (a huge or endless body costs nothing).
+            response = self._client.send(_build(wire), stream=True)
+            response.close()
         except httpx.LocalProtocolError as exc:
             # h11 will not put this on the wire (e.g. a value with leading whitespace).
             raise NotApplicable(f"the HTTP client cannot send this request: {exc}") from None
@@ -213,7 +224,12 @@ class UrlTarget:
             raise SetupError(f"timed out: {type(exc).__name__}", request=_describe(wire)) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             raise SetupError(
-                f"broken HTTP from the target: {exc}", request=_describe(wire)
+                f"broken HTTP from the target: {exc or type(exc).__name__}",
+                request=_describe(wire),
+            ) from None
+        except httpx.HTTPError as exc:
+            raise SetupError(
+                f"the request failed: {type(exc).__name__}: {exc}", request=_describe(wire)
             ) from None
         return _raw(response)
 

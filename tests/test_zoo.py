@@ -97,14 +97,8 @@ def describe(run: Run) -> str:
 
 STATS: list[tuple[ZooServer, Run]] = []
 
-UNREACHABLE = {
-    "wildcard-allow-headers-authorization": (
-        "the spec blocks at the preflight, so the actual request is never sent; "
-        "conformance.exchange.rejudge then cannot replay the engines (which would send it) and "
-        "compare.judge falls back to the spec's allowed-request-blocked instead of "
-        "browsers-differ"
-    ),
-}
+# Zoo servers the suite cannot catch yet, each with the reason (xfail, strict: a fix shows).
+UNREACHABLE: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
