@@ -1,7 +1,10 @@
-"""``cors-conformance``: run the suite, explain one exchange, lint a policy.
+"""``cors-conformance``: run the suite, explain one exchange, lint a policy; and, from a run's
+results.json, replay its divergences, pin them as regression tests, start a baseline, or
+render the reports again.
 
-Exit status (``run``): 0 no divergence, 1 divergences found, 2 usage or policy error, 3 target
-unreachable or failing (setup errors), 4 an internal error of the suite.
+Exit status (``run``): 0 no divergence (or only known ones, see ``--baseline``), 1 divergences
+found, 2 usage or policy error, 3 target unreachable or failing (setup errors), 4 an internal
+error of the suite. ``replay``: 1 if any record still diverges.
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=10.0, help="seconds per request (URL)")
     run.add_argument("--max-examples", type=int, help="override the profile's examples")
     run.add_argument("--properties", nargs="+", metavar="NAME", help="only these properties")
+    run.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="known divergences (TOML or JSON): reported, but they fail the run only once expired",
+    )
 
     explain = sub.add_parser(
         "explain",
@@ -68,6 +76,59 @@ def _parser() -> argparse.ArgumentParser:
 
     lint = sub.add_parser("lint", help="warn about dangerous but valid policies")
     lint.add_argument("policy", help="policy TOML file")
+
+    replay = sub.add_parser(
+        "replay",
+        help="re-send each divergence's requests from results.json to a target and say "
+        "whether it still diverges",
+    )
+    replay.add_argument("results", help="a run's results.json")
+    replay_target = replay.add_mutually_exclusive_group()
+    replay_target.add_argument("--app", metavar="MODULE:ATTR", help="in-process ASGI or WSGI app")
+    replay_target.add_argument("--url", metavar="URL", help="a server over HTTP")
+    replay_target.add_argument(
+        "--framework", metavar="NAME", help="a framework built from the policy"
+    )
+    replay.add_argument(
+        "--policy", metavar="FILE", help="judge against this policy (default: the run's)"
+    )
+    replay.add_argument("--id", nargs="+", default=[], metavar="ID", help="only these records")
+    replay.add_argument("--timeout", type=float, default=10.0, help="seconds per request (URL)")
+
+    regression = sub.add_parser(
+        "regression",
+        help="write a pytest file pinning each divergence of results.json as a regression test",
+    )
+    regression.add_argument("results", help="a run's results.json")
+    regression.add_argument(
+        "-o",
+        "--output",
+        default="test_cors_regressions.py",
+        metavar="FILE",
+        help="(default: %(default)s)",
+    )
+    regression.add_argument("--id", nargs="+", default=[], metavar="ID", help="only these records")
+    regression.add_argument(
+        "--xfail",
+        action="store_true",
+        help="mark each test xfail(strict=True): green until fixed, then a reminder to unmark",
+    )
+
+    baseline = sub.add_parser(
+        "baseline", help="write a baseline accepting every divergence of results.json"
+    )
+    baseline.add_argument("results", help="a run's results.json")
+    baseline.add_argument("-o", "--output", metavar="FILE", help="(default: stdout)")
+    baseline.add_argument(
+        "--reason", default="known; not fixed yet", help="why (default: %(default)r)"
+    )
+    baseline.add_argument("--expires", metavar="YYYY-MM-DD", help="expiry date of every entry")
+
+    report = sub.add_parser("report", help="render every report format again from results.json")
+    report.add_argument("results", help="a run's results.json")
+    report.add_argument(
+        "--report-dir", metavar="DIR", help="where to write (default: results.json's directory)"
+    )
     return parser
 
 
@@ -79,6 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "explain":
             return _explain(args)
+        if args.command == "replay":
+            return _replay(args)
+        if args.command == "regression":
+            return _regression(args)
+        if args.command == "baseline":
+            return _baseline(args)
+        if args.command == "report":
+            return _report(args)
         return _lint(args)
     except UsageError as exc:
         print(f"cors-conformance: error: {exc}", file=sys.stderr)
@@ -122,8 +191,12 @@ def _run(args: argparse.Namespace) -> int:
         properties=tuple(args.properties or ()),
     )
     options.check()
-    # Fail early, before pytest starts: a bad policy or module path exits 2, an unreachable
-    # target 3, each with one clear message.
+    # Fail early, before pytest starts: a bad policy, baseline or module path exits 2, an
+    # unreachable target 3, each with one clear message.
+    if args.baseline:
+        from conformance.baseline import load_baseline
+
+        load_baseline(args.baseline)
     policy, _ = load_policy_file(options.policy_file)
     target = build_target(options, policy)
     try:
@@ -136,8 +209,10 @@ def _run(args: argparse.Namespace) -> int:
     suite = Path(__file__).with_name("test_suite.py")
     report_dir = Path(args.report_dir)
     results = report_dir / "results.json"
-    if results.exists():
-        results.unlink()
+    from reports import FORMATS
+
+    for name in FORMATS:  # never leave a previous run's files beside this run's
+        (report_dir / name).unlink(missing_ok=True)
     pytest_args = [
         str(suite),
         "-c",
@@ -172,6 +247,8 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args.append(f"--cors-seed={options.seed}")
     if options.max_examples is not None:
         pytest_args.append(f"--cors-max-examples={options.max_examples}")
+    if args.baseline:
+        pytest_args.append(f"--cors-baseline={args.baseline}")
     if args.workers not in ("0", 0):
         pytest_args += ["-n", str(args.workers)]
     code = pytest.main(pytest_args)
@@ -180,7 +257,8 @@ def _run(args: argparse.Namespace) -> int:
     if not results.exists():
         return EXIT_UNREACHABLE if code == EXIT_UNREACHABLE else EXIT_INTERNAL
     document = json.loads(results.read_text(encoding="utf-8"))
-    if document["summary"]["divergences"]:
+    failing = document.get("outcome", {}).get("failing", document["summary"]["divergences"])
+    if failing:
         return EXIT_DIVERGENCES
     outcomes = {o["outcome"] for o in document["harness_outcomes"]}
     if "setup-error" in outcomes:
@@ -224,6 +302,96 @@ def _lint(args: argparse.Namespace) -> int:
         print(f"{args.policy}: {warning.key}: [{warning.code}] {warning.message}")
     if not warnings:
         print(f"{args.policy}: no warnings")
+    return EXIT_OK
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from conformance.outcomes import TargetUnreachable
+    from conformance.replay import load_results, replay_document, replay_targets
+
+    document = load_results(args.results)
+    targets = replay_targets(
+        document,
+        app=args.app,
+        url=args.url,
+        framework=args.framework,
+        policy_file=args.policy,
+        timeout=args.timeout,
+    )
+    try:
+        results = replay_document(document, targets, ids=tuple(args.id))
+    except TargetUnreachable as exc:
+        print(f"cors-conformance: target unreachable: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    finally:
+        targets.close()
+    for result in results:
+        print(result.line())
+    counts = {
+        status: sum(r.status == status for r in results)
+        for status in ("still diverges", "fixed", "cannot replay")
+    }
+    print(
+        f"{len(results)} record(s): "
+        + ", ".join(f"{n} {status}" for status, n in counts.items())
+        + f" (against {targets.description})"
+    )
+    return EXIT_DIVERGENCES if counts["still diverges"] else EXIT_OK
+
+
+def _regression(args: argparse.Namespace) -> int:
+    from conformance.regression import regression_file
+    from conformance.replay import load_results
+
+    document = load_results(args.results)
+    known = {r["id"] for r in document.get("divergences", [])}
+    missing = [i for i in args.id if i not in known]
+    if missing:
+        raise UsageError(f"--id: no record {', '.join(map(repr, missing))} in {args.results}")
+    text = regression_file(document, ids=tuple(args.id), xfail=args.xfail)
+    Path(args.output).write_text(text, encoding="utf-8")
+    count = len(args.id) if args.id else len(known)
+    print(f"{args.output}: {count} regression test(s); point its cors_app fixture at your app")
+    return EXIT_OK
+
+
+def _baseline(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from conformance.baseline import baseline_toml
+    from conformance.replay import load_results
+
+    document = load_results(args.results)
+    expires = None
+    if args.expires:
+        try:
+            expires = dt.date.fromisoformat(args.expires)
+        except ValueError:
+            raise UsageError(f"--expires {args.expires!r}: expected YYYY-MM-DD") from None
+    text = baseline_toml(document, reason=args.reason, expires=expires)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"{args.output}: {len(document.get('divergences', []))} known divergence(s)")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from conformance.replay import load_results
+    from reports import render_all
+
+    document = load_results(args.results)
+    report_dir = Path(args.report_dir) if args.report_dir else Path(args.results).parent
+    report_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in render_all(document).items():
+        path = report_dir / name
+        if path.resolve() == Path(args.results).resolve():
+            continue  # never rewrite the input
+        tmp = path.with_name(f".{name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        print(path)
     return EXIT_OK
 
 

@@ -8,21 +8,29 @@ Registered by the repository's ``conftest.py`` (the composition root) and by
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import random
+import shlex
+import sys
 import time
 from collections import Counter
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance.baseline import Baseline, apply_baseline, baseline_entry, is_tolerated
 from conformance.context import SuiteContext
-from conformance.divergences import Divergence
+from conformance.divergences import ALL_KINDS, Divergence
 from conformance.outcomes import HarnessOutcome, TargetUnreachable, UsageError
+from conformance.progress import CountingTarget, Progress, done_line
 from conformance.records import Record, divergence_record, walk_exceptions
 from conformance.settings import (
+    DEFAULT_POLICY_FILE,
     RunOptions,
     build_target,
     effective_paths,
@@ -30,8 +38,9 @@ from conformance.settings import (
     probe,
 )
 from conformance.suite_profiles import PROFILES
+from reports import FORMATS, RESULTS_SCHEMA_ID, RESULTS_SCHEMA_VERSION, render_console
 
-RESULTS_SCHEMA_VERSION = 1
+GRADE_ORDER = ["insecure", "dysfunctional", "non-strict", "informational"]
 
 
 @dataclass(slots=True)
@@ -48,9 +57,17 @@ class SessionState:
     context: SuiteContext | None = None
     policy_text: str = ""
     ran_suite: bool = False
+    property_stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    baseline: Baseline | None = None
+    today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
+    progress: Progress | None = None
+    live: bool = False  # the live line is drawn in this process (no xdist)
+    document: dict[str, Any] | None = None
+    written: list[Path] = field(default_factory=list)
 
 
 STATE = pytest.StashKey[SessionState]()
+CALL_START = pytest.StashKey[tuple[int, int]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -78,6 +95,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where results.json goes (default: cors-report)",
     )
     group.addoption("--cors-properties", metavar="NAMES", help="comma-separated property names")
+    group.addoption(
+        "--cors-baseline",
+        metavar="FILE",
+        help="known divergences (TOML or JSON): reported, but they do not fail the run",
+    )
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -104,13 +126,45 @@ def pytest_configure(config: pytest.Config) -> None:
         max_examples=get("cors_max_examples"),
         properties=_split(get("cors_properties")),
     )
+    baseline = None
     try:
         options.check()
+        if get("cors_baseline"):
+            from conformance.baseline import load_baseline
+
+            baseline = load_baseline(get("cors_baseline"))
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[STATE] = SessionState(
-        options=options, seed=seed, report_dir=Path(get("cors_report_dir"))
+        options=options, seed=seed, report_dir=Path(get("cors_report_dir")), baseline=baseline
     )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On a terminal, and never in an xdist worker: the progress display (conformance.progress)
+    replaces pytest's one letter per property."""
+    config = session.config
+    state = config.stash[STATE]
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if getattr(config, "workerinput", None) is not None or reporter is None:
+        return
+    if not reporter.isatty() or config.get_verbosity() > 0:
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+
+    def rewrite(line: str) -> None:
+        # The live line is drawn while a property runs, when pytest captures output: step
+        # out of the capture as pytest's live logging does.
+        if capture is None:
+            reporter.rewrite(line, erase=True)
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.rewrite(line, erase=True)
+            reporter.flush()
+
+    state.progress = Progress(rewrite=rewrite, newline=lambda: reporter.write("\n"))
+    state.live = config.pluginmanager.get_plugin("dsession") is None
+    config.pluginmanager.register(_PropertyLines(state.progress), "cors-conformance-progress")
 
 
 def pytest_configure_node(node: Any) -> None:
@@ -137,6 +191,9 @@ def cors_context(request: pytest.FixtureRequest) -> Any:
     except UsageError as exc:
         pytest.exit(f"cors-conformance: {exc}", returncode=2)
     state.policy_text = text
+    progress = state.progress
+    if progress is not None and state.live:
+        target = CountingTarget(target, progress.tick)
     context = SuiteContext(
         target=target,
         policy=policy,
@@ -174,39 +231,139 @@ def selected_properties(config: pytest.Config) -> list[str]:
     return list(wanted) or [p.name for p in PROPERTIES]
 
 
+def _property_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    name = callspec.params.get("property_name") if callspec is not None else None
+    return name if isinstance(name, str) else None
+
+
+def _diverging(context: SuiteContext) -> int:
+    return sum(context.occurrences.values())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    prop = _property_of(item)
+    state = item.config.stash[STATE]
+    context = state.context
+    if prop is None or context is None:
+        return (yield)
+    base = (context.cases_sent, _diverging(context))
+    item.stash[CALL_START] = base
+    progress = state.progress if state.live else None
+    if progress is not None:
+        progress.start(prop, lambda: (context.cases_sent - base[0], _diverging(context) - base[1]))
+    try:
+        return (yield)
+    finally:
+        if progress is not None:
+            progress.stop()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    name = getattr(item, "callspec", None)
-    prop = name.params.get("property_name") if name is not None else None
+    prop = _property_of(item)
     if prop is None or call.when != "call":
         return report
     state = item.config.stash[STATE]
     context = state.context
+    base = item.stash.get(CALL_START, (0, 0))
+    cases = context.cases_sent - base[0] if context else 0
+    diverging = _diverging(context) - base[1] if context else 0
+    found: list[Record] = []
     if call.excinfo is None:
-        state.properties[prop] = "passed"
-        return report
-    outcome = "failed"
-    for exc in walk_exceptions(call.excinfo.value):
-        if isinstance(exc, Divergence):
-            occurrences = context.occurrences.get(exc.dedup_key, 1) if context else 1
-            state.records.append(
-                divergence_record(exc, property_name=prop, seed=state.seed, occurrences=occurrences)
-            )
-        elif isinstance(exc, HarnessOutcome):
-            outcome = exc.kind
-            state.harness.append({"property": prop, "outcome": exc.kind, "message": str(exc)})
-        else:
-            outcome = "harness-error"
-            state.harness.append(
-                {
-                    "property": prop,
-                    "outcome": "harness-error",
-                    "message": f"{type(exc).__name__}: {exc}",
-                }
+        outcome = "passed"
+    else:
+        outcome = "failed"
+        for exc in walk_exceptions(call.excinfo.value):
+            if isinstance(exc, Divergence):
+                occurrences = context.occurrences.get(exc.dedup_key, 1) if context else 1
+                record = divergence_record(
+                    exc, property_name=prop, seed=state.seed, occurrences=occurrences
+                )
+                record["baseline"] = baseline_entry(record, state.baseline, on=state.today)
+                found.append(record)
+            elif isinstance(exc, HarnessOutcome):
+                outcome = exc.kind
+                state.harness.append({"property": prop, "outcome": exc.kind, "message": str(exc)})
+            else:
+                outcome = "harness-error"
+                state.harness.append(
+                    {
+                        "property": prop,
+                        "outcome": "harness-error",
+                        "message": f"{type(exc).__name__}: {exc}",
+                    }
+                )
+        state.records.extend(found)
+        if outcome == "failed" and found and all(is_tolerated(r) for r in found):
+            # Every divergence is known (baseline) and not expired: the property passes, and
+            # says what it tolerated.
+            outcome = "baselined"
+            report.outcome = "passed"
+            report.longrepr = None
+            report.sections.append(
+                (
+                    "cors-conformance baseline",
+                    "\n".join(f"known: {r['id']} {r['kind']} ({r['reason']})" for r in found),
+                )
             )
     state.properties[prop] = outcome
+    stats = {
+        "cases_sent": cases,
+        "duration_s": round(report.duration, 3),
+        "divergences": len(found),
+        "diverging_examples": diverging,
+    }
+    state.property_stats[prop] = stats
+    report.user_properties.append(
+        ("cors_property", json.dumps({"name": prop, "outcome": outcome, **stats}))
+    )
     return report
+
+
+def _property_report(report: pytest.TestReport) -> dict[str, Any] | None:
+    if report.when != "call":
+        return None
+    for key, value in report.user_properties:
+        if key == "cors_property" and isinstance(value, str):
+            data: dict[str, Any] = json.loads(value)
+            return data
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, str] | None:
+    """With the progress display on, a property's line replaces pytest's letter."""
+    state = config.stash.get(STATE, None)
+    if state is None or state.progress is None or _property_report(report) is None:
+        return None
+    return report.outcome, "", ""
+
+
+class _PropertyLines:
+    """Prints each property's line when its report arrives (from this process or a worker)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = _property_report(report)
+        if data is None:
+            return
+        self.progress.done(
+            done_line(
+                data["name"],
+                outcome=data["outcome"],
+                cases=data["cases_sent"],
+                distinct=data["divergences"],
+                diverging=data["diverging_examples"],
+                seconds=data["duration_s"],
+            )
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -217,7 +374,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         workeroutput["cors_state"] = json.dumps(_portable(state))
         return
     if state.ran_suite or state.properties:
-        write_results(state)
+        write_reports(state)
 
 
 def pytest_testnodedown(node: Any) -> None:
@@ -230,6 +387,7 @@ def pytest_testnodedown(node: Any) -> None:
     state.records.extend(data["records"])
     state.harness.extend(data["harness"])
     state.properties.update(data["properties"])
+    state.property_stats.update(data["property_stats"])
     state.occurrences.update(data["occurrences"])
     state.cases_sent += data["cases_sent"]
     state.ran_suite = state.ran_suite or data["ran_suite"]
@@ -241,6 +399,7 @@ def _portable(state: SessionState) -> dict[str, Any]:
         "records": state.records,
         "harness": state.harness,
         "properties": state.properties,
+        "property_stats": state.property_stats,
         "occurrences": dict(state.occurrences),
         "cases_sent": state.cases_sent,
         "ran_suite": state.ran_suite,
@@ -248,65 +407,173 @@ def _portable(state: SessionState) -> dict[str, Any]:
     }
 
 
+def _representative_weight(record: Record) -> tuple[int, str]:
+    """Which of several records of one divergence to show: the smallest reproduction (the
+    least request bytes), then the property name, so -n 0 and -n 2 keep the same one."""
+    size = 0
+    for exchange in record.get("exchanges", []):
+        size += len(json.dumps(exchange.get("request")))
+        size += sum(len(step["curl"]) for step in exchange.get("steps", []))
+    return size, record["property"]
+
+
 def merge_records(records: list[Record], occurrences: Counter[str]) -> list[Record]:
-    """One record per distinct (kind, spec anchor, reason); occurrences summed over the run."""
-    merged: dict[str, Record] = {}
+    """One record per distinct (kind, spec anchor, reason); occurrences summed over the run.
+
+    The record kept for each is chosen by content (:func:`_representative_weight`), never by
+    arrival order, so the result does not depend on how xdist scheduled the properties."""
+    groups: dict[str, list[Record]] = {}
     for record in records:
-        key = record["id"]
-        kept = merged.get(key)
-        if kept is None:
-            merged[key] = dict(record, properties=[record["property"]])
-        elif record["property"] not in kept["properties"]:
-            kept["properties"].append(record["property"])
-    for record in merged.values():
-        key = "\x1f".join((record["kind"], record["spec_ref"], record["reason"]))
-        record["occurrences"] = max(occurrences.get(key, 0), 1)
-        record["properties"].sort()
-    grade_order = ["insecure", "dysfunctional", "non-strict", "informational"]
-    return sorted(
-        merged.values(), key=lambda r: (grade_order.index(r["grade"]), r["kind"], r["id"])
-    )
+        groups.setdefault(record["id"], []).append(record)
+    merged: list[Record] = []
+    for group in groups.values():
+        kept = min(group, key=_representative_weight)
+        found_by = sorted({r["property"] for r in group})
+        key = "\x1f".join((kept["kind"], kept["spec_ref"], kept["reason"]))
+        merged.append(dict(kept, properties=found_by, occurrences=max(occurrences.get(key, 0), 1)))
+    return sorted(merged, key=lambda r: (GRADE_ORDER.index(r["grade"]), r["kind"], r["id"]))
+
+
+def _policy_path(options: RunOptions) -> str:
+    """The policy file as code scanning should point at it: relative to the working directory
+    when it is inside it, else absolute."""
+    path = Path(options.policy_file) if options.policy_file else DEFAULT_POLICY_FILE
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def _reproduce(state: SessionState) -> str:
+    """The command that reruns this run: same target, policy, profile and seed."""
+    options = state.options
+    parts = ["cors-conformance", "run"]
+    for flag, value in (
+        ("--app", options.app),
+        ("--url", options.url),
+        ("--framework", options.framework),
+        ("--policy", options.policy_file),
+    ):
+        if value:
+            parts += [flag, value]
+    if options.paths:
+        parts += ["--paths", *options.paths]
+    parts += ["--profile", options.profile, "--seed", str(state.seed)]
+    if options.max_examples is not None:
+        parts += ["--max-examples", str(options.max_examples)]
+    return shlex.join(parts)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cors-conformance")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"
+
+
+def kinds_catalog() -> list[dict[str, str]]:
+    """Every divergence kind the suite can report (JUnit and SARIF list them all)."""
+    kinds = sorted(ALL_KINDS, key=lambda k: (k.grade.rank, k.kind))
+    return [
+        {"kind": k.kind, "grade": k.grade.value, "title": k.title, "spec_ref": k.default_spec_ref}
+        for k in kinds
+    ]
 
 
 def results_document(state: SessionState) -> dict[str, Any]:
     divergences = merge_records(state.records, state.occurrences)
+    stale = apply_baseline(divergences, state.baseline, on=state.today)
     by_grade = Counter(r["grade"] for r in divergences)
+    tolerated = sum(is_tolerated(r) for r in divergences)
+    expired = sum(1 for r in divergences if r["baseline"] and r["baseline"]["expired"])
+    options = state.options
     return {
-        "schema": "cors-conformance/results",
+        "schema": RESULTS_SCHEMA_ID,
         "version": RESULTS_SCHEMA_VERSION,
+        "generator": {"name": "cors-conformance", "version": _version()},
         "run": {
-            "target": state.options.target_description,
-            "policy_file": state.options.policy_file or "(bundled default)",
+            "target": options.target_description,
+            "target_options": {
+                "app": options.app,
+                "url": options.url,
+                "framework": options.framework,
+            },
+            "policy_file": options.policy_file or "(bundled default)",
+            "policy_path": _policy_path(options),
             "policy": state.policy_text,
-            "profile": state.options.profile,
+            "profile": options.profile,
             "seed": state.seed,
+            "reproduce": _reproduce(state),
             "browser_profile": "spec (engines compared on the same responses)",
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(state.started)),
             "duration_s": round(time.time() - state.started, 3),
             "cases_sent": state.cases_sent,
             "properties": dict(sorted(state.properties.items())),
+            "property_stats": dict(sorted(state.property_stats.items())),
         },
         "summary": {
             "divergences": len(divergences),
-            "by_grade": {
-                g: by_grade.get(g, 0)
-                for g in ("insecure", "dysfunctional", "non-strict", "informational")
-            },
+            "by_grade": {g: by_grade.get(g, 0) for g in GRADE_ORDER},
             "harness_outcomes": len(state.harness),
         },
+        "outcome": {
+            "failing": len(divergences) - tolerated,
+            "baselined": tolerated,
+            "expired": expired,
+        },
+        "kinds": kinds_catalog(),
+        "baseline": None
+        if state.baseline is None
+        else {
+            "file": state.baseline.file,
+            "entries": len(state.baseline.entries),
+            "today": state.today.isoformat(),
+            "stale": stale,
+        },
         "divergences": divergences,
-        "harness_outcomes": state.harness,
+        "harness_outcomes": sorted(
+            state.harness, key=lambda h: (h["property"], h["outcome"], h["message"])
+        ),
     }
 
 
-def write_results(state: SessionState) -> Path:
-    state.report_dir.mkdir(parents=True, exist_ok=True)
-    path = state.report_dir / "results.json"
-    document = results_document(state)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-    return path
+
+
+def write_reports(state: SessionState) -> list[Path]:
+    """Every format, from the one document: results.json first (the source of the rest and
+    what the command line reads), then JUnit, SARIF, Markdown and HTML. A renderer that fails
+    is reported on stderr and does not stop the others."""
+    state.report_dir.mkdir(parents=True, exist_ok=True)
+    document = state.document = results_document(state)
+    written = []
+    for name, render in FORMATS.items():
+        path = state.report_dir / name
+        try:
+            _atomic_write(path, render(document))
+        except Exception as exc:
+            if name == "results.json":
+                raise
+            print(
+                f"cors-conformance: could not write {path}: {type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
+            continue
+        written.append(path)
+    state.written = written
+    return written
+
+
+def write_results(state: SessionState) -> Path:
+    """results.json and the other formats; returns results.json's path."""
+    write_reports(state)
+    return state.report_dir / "results.json"
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -315,23 +582,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         state.ran_suite or state.properties
     ):
         return
-    document = results_document(state)
+    document = state.document or results_document(state)
     tr = terminalreporter
     tr.section("cors-conformance")
-    summary = document["summary"]
-    tr.write_line(
-        f"{summary['divergences']} distinct divergence(s) "
-        + ", ".join(f"{g}: {n}" for g, n in summary["by_grade"].items())
-        + f"; {document['run']['cases_sent']} requests sent; seed {state.seed}"
-    )
-    for record in document["divergences"]:
-        tr.write_line(
-            f"  [{record['grade']}] {record['kind']} ({record['reason']}) x{record['occurrences']}"
-            f": {record['summary']}"
-        )
-        for exchange in record["exchanges"][:1]:
-            for step in exchange["steps"]:
-                tr.write_line(f"      $ {step['curl']}")
-    for outcome in document["harness_outcomes"]:
-        tr.write_line(f"  ({outcome['outcome']}) {outcome['property']}: {outcome['message']}")
-    tr.write_line(f"report: {state.report_dir / 'results.json'}")
+    for line in render_console(document).splitlines():
+        tr.write_line(line)
+    if state.written:
+        names = " ".join(path.name for path in state.written)
+        tr.write_line(f"reports in {state.report_dir}/: {names}")

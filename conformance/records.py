@@ -10,7 +10,13 @@ import shlex
 from typing import Any
 
 from conformance.divergences import Divergence, Exchange
-from reference.request import BrowserRequest, CredentialsMode, RequestMode
+from reference.request import (
+    BrowserRequest,
+    CredentialsMode,
+    HeadersApi,
+    RedirectMode,
+    RequestMode,
+)
 from reference.verdict import RawResponse, WireRequest
 
 Record = dict[str, Any]
@@ -110,12 +116,20 @@ def request_json(request: BrowserRequest) -> Record:
     }
     if request.mode is not RequestMode.CORS:
         out["mode"] = request.mode.value
+    if request.redirect is not RedirectMode.FOLLOW:
+        out["redirect"] = request.redirect.value
+    if request.headers_api is not HeadersApi.FETCH:
+        out["headers_api"] = request.headers_api.value
     if request.body is not None:
         out["body"] = _text(request.body)
     if request.cookie is not None:
         out["cookie"] = _text(request.cookie)
     if request.use_cors_preflight:
         out["use_cors_preflight"] = True
+    if not request.unsafe_request:
+        out["unsafe_request"] = False
+    if request.private_network:
+        out["private_network"] = True
     return out
 
 

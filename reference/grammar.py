@@ -33,7 +33,8 @@ CORS_UNSAFE_REQUEST_HEADER_BYTES: Final = frozenset(
 #   origin         = scheme "://" host [ ":" port ]
 # Fetch restricts the scheme and domain to lowercase ASCII and IPv6 to its canonical text; the
 # pattern below covers what browsers emit for http(s) pages (web pages are http or https;
-# extension schemes such as chrome-extension:// are out of scope). ``port`` is 1*5DIGIT; the model additionally requires 0..65535 and no default port.
+# extension schemes such as chrome-extension:// are out of scope). ``port`` is 1*5DIGIT;
+# the model additionally requires 0..65535 and no default port.
 SCHEME_PATTERN: Final = rb"https?"
 # The URL Standard's host parser is lenient (UTS #46 with CheckHyphens and STD3 rules off):
 # browsers serialize hosts such as `a_b.example`, `-a.example` or `a.example.` (trailing dot)

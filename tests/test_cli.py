@@ -80,7 +80,8 @@ def test_bad_policy_exits_2_naming_key_and_line(tmp_path: Path) -> None:
     policy.write_text('allow_origins = ["https://a.example"]\nallow_methods = ["GE T"]\n')
     result = _run("run", "--policy", str(policy), cwd=tmp_path)
     assert result.returncode == 2
-    assert "bad.toml:2" in result.stderr and "allow_methods[0]" in result.stderr
+    assert "bad.toml:2" in result.stderr
+    assert "allow_methods[0]" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -122,7 +123,8 @@ def test_explain_reads_stdin_and_explains(tmp_path: Path) -> None:
     result = _run("explain", cwd=tmp_path, stdin=json.dumps(document))
     assert result.returncode == 0
     out = json.loads(result.stdout)
-    assert out["verdict"] == "blocked" and out["reason"] == "WILDCARD_ORIGIN_NOT_ALLOWED"
+    assert out["verdict"] == "blocked"
+    assert out["reason"] == "WILDCARD_ORIGIN_NOT_ALLOWED"
     text = _run(
         "explain", "--text", "--profile", "chromium", cwd=tmp_path, stdin=json.dumps(document)
     )
