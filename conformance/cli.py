@@ -20,6 +20,7 @@ from conformance.outcomes import UsageError
 from conformance.suite_profiles import PROFILES
 
 EXIT_OK, EXIT_DIVERGENCES, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; the report of what was found is still written
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -135,6 +136,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    from conformance.interrupts import interrupt_on_sigterm
+
+    interrupt_on_sigterm()
     try:
         if args.command == "run":
             return _run(args)
@@ -154,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("cors-conformance: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:
         if args.debug:
             raise
@@ -225,7 +229,7 @@ def _run(args: argparse.Namespace) -> int:
         "--no-header",
         "-p",
         "no:cacheprovider",
-        "--tb=no",
+        "--tb=short" if args.debug else "--tb=no",
         "-rN",
         f"--cors-profile={options.profile}",
         f"--cors-report-dir={report_dir}",
@@ -252,10 +256,23 @@ def _run(args: argparse.Namespace) -> int:
     if args.workers not in ("0", 0):
         pytest_args += ["-n", str(args.workers)]
     code = pytest.main(pytest_args)
-    if code == pytest.ExitCode.USAGE_ERROR or (code == EXIT_USAGE and not results.exists()):
+    if code == pytest.ExitCode.USAGE_ERROR:
         return EXIT_USAGE
+    if code == pytest.ExitCode.INTERRUPTED and results.exists():
+        print(
+            f"cors-conformance: interrupted; {results} holds what was found so far",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     if not results.exists():
-        return EXIT_UNREACHABLE if code == EXIT_UNREACHABLE else EXIT_INTERNAL
+        if code == EXIT_UNREACHABLE:
+            return EXIT_UNREACHABLE
+        print(
+            f"cors-conformance: the suite did not run (pytest exit status {int(code)}, "
+            "e.g. a collection error); rerun with --debug to see why",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     document = json.loads(results.read_text(encoding="utf-8"))
     failing = document.get("outcome", {}).get("failing", document["summary"]["divergences"])
     if failing:

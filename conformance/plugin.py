@@ -26,6 +26,7 @@ import pytest
 from conformance.baseline import Baseline, apply_baseline, baseline_entry, is_tolerated
 from conformance.context import SuiteContext
 from conformance.divergences import ALL_KINDS, Divergence
+from conformance.interrupts import interrupt_on_sigterm
 from conformance.outcomes import HarnessOutcome, TargetUnreachable, UsageError
 from conformance.progress import CountingTarget, Progress, done_line
 from conformance.records import Record, divergence_record, walk_exceptions
@@ -107,6 +108,7 @@ def _split(value: str | None) -> tuple[str, ...]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    interrupt_on_sigterm()
     get = config.getoption
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     seed = get("cors_seed")

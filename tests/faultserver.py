@@ -20,6 +20,7 @@ Behaviour = Literal[
     "non-ascii",
     "slow-headers",
     "close-after",
+    "stall-after",
     "redirect-away",
     "error-500",
 ]
@@ -76,8 +77,10 @@ class FaultServer:
         elif behaviour == "reset":
             # SO_LINGER 0: close() sends a TCP reset mid-exchange.
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        elif behaviour == "stall":
+        elif behaviour == "stall" or (behaviour == "stall-after" and self.served > self.after):
             self._stop.wait(5)
+        elif behaviour == "stall-after":
+            conn.sendall(OK)
         elif behaviour == "garbage":
             conn.sendall(b"HELLO THERE\r\n\r\n")
         elif behaviour == "huge-header":

@@ -163,3 +163,35 @@ def test_a_run_against_a_target_that_dies_reports_what_it_could_and_exits_3(
     assert all(o["outcome"] == "setup-error" for o in outcomes)
     assert any("cannot connect" in o["message"] for o in outcomes)
     assert document["summary"]["divergences"] == 0
+
+
+def test_sigterm_mid_run_still_writes_the_report(tmp_path: Path) -> None:
+    """An interrupted run (SIGTERM, as a cancelled CI job sends) writes what it found so far."""
+    import signal
+    import time
+
+    with fault_server("stall-after", after=5) as server:  # answers, then stalls mid-run
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "conformance.cli",
+                "run",
+                "--url",
+                server.url,
+                "--timeout",
+                "30",
+                "--report-dir",
+                str(tmp_path),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(8)  # past the probe and into the properties, where a request now stalls
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert (tmp_path / "results.json").exists()
+    assert "interrupted" in err
