@@ -19,6 +19,9 @@ from typing import Any
 from conformance.outcomes import UsageError
 from conformance.suite_profiles import PROFILES
 
+DEFAULT_MAX_REQUESTS = 20_000  # conformance.targets' defaults, without importing httpx here
+DEFAULT_RATE = 100.0
+
 EXIT_OK, EXIT_DIVERGENCES, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; the report of what was found is still written
 
@@ -54,6 +57,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, help="seed; printed when chosen at random")
     run.add_argument("--timeout", type=float, default=10.0, help="seconds per request (URL)")
+    run.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="SECONDS",
+        help="stop drawing new cases after this long; the report says the run is incomplete",
+    )
+    run.add_argument(
+        "--allow-unsafe",
+        action="store_true",
+        help="--url: also send unsafe methods (PUT, DELETE, ...) and bodies; they may change data",
+    )
+    run.add_argument(
+        "--max-requests",
+        type=int,
+        default=DEFAULT_MAX_REQUESTS,
+        help=f"--url: at most this many requests per run (default {DEFAULT_MAX_REQUESTS})",
+    )
+    run.add_argument(
+        "--rate",
+        type=float,
+        default=DEFAULT_RATE,
+        help=f"--url: requests per second, 0 for no limit (default {DEFAULT_RATE:g})",
+    )
     run.add_argument("--max-examples", type=int, help="override the profile's examples")
     run.add_argument("--properties", nargs="+", metavar="NAME", help="only these properties")
     run.add_argument(
@@ -193,6 +219,10 @@ def _run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         max_examples=args.max_examples,
         properties=tuple(args.properties or ()),
+        time_budget=args.time_budget,
+        allow_unsafe=args.allow_unsafe,
+        max_requests=args.max_requests,
+        rate=args.rate or None,
     )
     options.check()
     # Fail early, before pytest starts: a bad policy, baseline or module path exits 2, an
@@ -247,6 +277,13 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args.append("--cors-paths=" + ",".join(options.paths))
     if options.properties:
         pytest_args.append("--cors-properties=" + ",".join(options.properties))
+    if options.time_budget is not None:
+        pytest_args.append(f"--cors-time-budget={options.time_budget}")
+    if options.allow_unsafe:
+        pytest_args.append("--cors-allow-unsafe")
+    if options.url:
+        pytest_args.append(f"--cors-max-requests={options.max_requests}")
+        pytest_args.append(f"--cors-rate={options.rate or 0}")
     if options.seed is not None:
         pytest_args.append(f"--cors-seed={options.seed}")
     if options.max_examples is not None:

@@ -12,7 +12,9 @@ from conformance.targets import Target
 from reference.policy import CorsPolicy
 
 
-def hypothesis_settings(profile: str, *, max_examples: int | None = None) -> settings:
+def hypothesis_settings(
+    profile: str, *, max_examples: int | None = None, shrink: bool = True
+) -> settings:
     if profile not in PROFILES:
         known = ", ".join(PROFILES)
         raise ValueError(f"unknown suite profile {profile!r} (known: {known})")
@@ -27,7 +29,7 @@ def hypothesis_settings(profile: str, *, max_examples: int | None = None) -> set
             HealthCheck.filter_too_much,
             HealthCheck.data_too_large,
         ],
-        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        phases=[Phase.explicit, Phase.generate, *([Phase.shrink] if shrink else [])],
     )
 
 
@@ -41,8 +43,13 @@ class SuiteContext:
     max_examples: int | None = None
     occurrences: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     cases_sent: int = 0
+    deadline: float | None = None  # time.monotonic() after which no new case is drawn
     not_applicable: int = 0
+    # framework_configurations: generated policies tested, and those skipped by policy key
+    policies_tested: int = 0
+    inexpressible: Counter[str] = field(default_factory=Counter)
+    shrink: bool = True  # False: report the first failing example as found (quick checks)
 
     @property
     def settings(self) -> settings:
-        return hypothesis_settings(self.profile, max_examples=self.max_examples)
+        return hypothesis_settings(self.profile, max_examples=self.max_examples, shrink=self.shrink)

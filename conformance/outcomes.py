@@ -34,6 +34,13 @@ class SendRefused(NotApplicable):
     unsafe method or a body to a ``--url`` target without ``--allow-unsafe``."""
 
 
+class TimeBudgetExhausted(HarnessOutcome):
+    """The run's time budget (``--time-budget``) ran out: the property stopped drawing cases.
+    What it found before is reported; that it stopped early is said, never hidden."""
+
+    kind = "time-budget"
+
+
 class HarnessError(HarnessOutcome):
     """A bug of ours."""
 

@@ -39,6 +39,7 @@ from conformance.settings import (
     probe,
 )
 from conformance.suite_profiles import PROFILES
+from conformance.targets import DEFAULT_MAX_REQUESTS, DEFAULT_RATE
 from reports import FORMATS, RESULTS_SCHEMA_ID, RESULTS_SCHEMA_VERSION, render_console
 
 GRADE_ORDER = ["insecure", "dysfunctional", "non-strict", "informational"]
@@ -90,6 +91,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cors-max-examples", type=int, default=None, help="override the profile")
     group.addoption("--cors-timeout", type=float, default=10.0, help="seconds per request (URL)")
     group.addoption(
+        "--cors-time-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop drawing new cases after this long (the report says the run is incomplete)",
+    )
+    group.addoption(
+        "--cors-allow-unsafe",
+        action="store_true",
+        help="--cors-url: also send unsafe methods and bodies (they may change data)",
+    )
+    group.addoption(
+        "--cors-max-requests",
+        type=int,
+        default=DEFAULT_MAX_REQUESTS,
+        help=f"--cors-url: at most this many requests per run (default {DEFAULT_MAX_REQUESTS})",
+    )
+    group.addoption(
+        "--cors-rate",
+        type=float,
+        default=DEFAULT_RATE,
+        help=f"--cors-url: requests per second, 0 for no limit (default {DEFAULT_RATE:g})",
+    )
+    group.addoption(
         "--cors-report-dir",
         metavar="DIR",
         default="cors-report",
@@ -127,6 +152,10 @@ def pytest_configure(config: pytest.Config) -> None:
         timeout=get("cors_timeout"),
         max_examples=get("cors_max_examples"),
         properties=_split(get("cors_properties")),
+        time_budget=get("cors_time_budget"),
+        allow_unsafe=get("cors_allow_unsafe"),
+        max_requests=get("cors_max_requests"),
+        rate=get("cors_rate") or None,
     )
     baseline = None
     try:
@@ -204,6 +233,9 @@ def cors_context(request: pytest.FixtureRequest) -> Any:
         seed=state.seed,
         max_examples=state.options.max_examples,
     )
+    if state.options.time_budget is not None:
+        elapsed = time.time() - state.started
+        context.deadline = time.monotonic() + state.options.time_budget - elapsed
     _probe(context)
     state.context = context
     yield context

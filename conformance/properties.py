@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -22,7 +23,8 @@ from conformance import divergences as d
 from conformance.context import SuiteContext
 from conformance.divergences import Evidence, Exchange
 from conformance.exchange import run_fetch, send_raw
-from conformance.outcomes import NotApplicable
+from conformance.outcomes import NotApplicable, TimeBudgetExhausted
+from conformance.targets import AsgiTarget, WsgiTarget
 from reference.browser import needs_preflight, simulate_fetch
 from reference.headers import get, strip_ows
 from reference.origins import Origin, parse_serialized_origin, parse_url
@@ -69,6 +71,11 @@ def _given(ctx: SuiteContext, *strategies: st.SearchStrategy[object]) -> Callabl
     def wrap(fn: Callable[..., None]) -> Check:
         @functools.wraps(fn)
         def body(*args: object, **kwargs: object) -> None:
+            if ctx.deadline is not None and time.monotonic() > ctx.deadline:
+                raise TimeBudgetExhausted(
+                    f"the time budget ran out after {ctx.cases_sent} requests; "
+                    "the rest of this property was not run"
+                )
             try:
                 fn(*args, **kwargs)
             except NotApplicable:
@@ -401,12 +408,16 @@ SCALING_SIZES = (250, 500, 1000, 2000, 4000)
 def header_list_scaling(ctx: SuiteContext) -> Check:
     """Not Hypothesis-driven: a measurement. A preflight whose Access-Control-Request-Headers
     lists n names; if time grows faster than linearly (ratio of the largest to the size-scaled
-    smallest above 4 and the largest above 50 ms), the target parses it superlinearly."""
+    smallest above 4 and the largest above 50 ms), the target parses it superlinearly. For an
+    in-process target the memory it allocates per request is measured too (tracemalloc's peak):
+    above 4x linear growth and 20 MB for the largest list, its memory balloons."""
 
     def header_list_scaling() -> None:
         url = ctx.target.base_url + ctx.paths[0]
         origin = _some_allowed_origin(ctx, ctx.paths[0])
         timings: dict[int, float] = {}
+        memory: dict[int, int] = {}
+        in_process = isinstance(ctx.target, AsgiTarget | WsgiTarget)
         exchanges = []
         for n in SCALING_SIZES:
             names = b",".join(b"x-h%d" % i for i in range(n))
@@ -430,6 +441,8 @@ def header_list_scaling(ctx: SuiteContext) -> Check:
             timings[n] = best
             exchanges.append(exchange)
             ctx.cases_sent += 3
+            if in_process:
+                memory[n] = _peak_allocation(ctx, wire)
         small, large = SCALING_SIZES[0], SCALING_SIZES[-1]
         expected = timings[small] * (large / small)
         ratio = timings[large] / expected if expected > 0 else 0.0
@@ -450,7 +463,38 @@ def header_list_scaling(ctx: SuiteContext) -> Check:
                 ),
             )
 
+        if not memory:
+            return
+        grown = memory[large] / (memory[small] * (large / small)) if memory[small] else 0.0
+        if memory[large] > 20 * 2**20 and grown > 4:
+            shown = ", ".join(f"{n}: {b / 2**20:.1f} MB" for n, b in memory.items())
+            raise found(
+                ctx,
+                d.SuperlinearHeaderParsing(
+                    Evidence(
+                        summary=(
+                            "memory allocated per preflight by Access-Control-Request-Headers "
+                            f"length: {shown}; {grown:.1f}x what linear growth predicts"
+                        ),
+                        exchanges=(exchanges[0],),
+                        extra={"peak_bytes": dict(memory)},
+                    ),
+                    reason="memory",
+                ),
+            )
+
     return header_list_scaling
+
+
+def _peak_allocation(ctx: SuiteContext, wire: WireRequest) -> int:
+    """Peak bytes allocated while an in-process target answers ``wire``."""
+    tracemalloc.start()
+    try:
+        send_raw(ctx.target, wire)
+        ctx.cases_sent += 1
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def _some_allowed_origin(ctx: SuiteContext, path: str) -> bytes:

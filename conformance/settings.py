@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.outcomes import SetupError, TargetUnreachable, UsageError
-from conformance.targets import Target, UrlTarget, load_app, target_for_app
+from conformance.targets import (
+    DEFAULT_MAX_REQUESTS,
+    DEFAULT_RATE,
+    Target,
+    UrlTarget,
+    load_app,
+    target_for_app,
+)
 from reference.policy import CorsPolicy
 from reference.policy_file import PolicyError, load_policy
 from reference.verdict import WireRequest
@@ -28,6 +35,10 @@ class RunOptions:
     timeout: float = 10.0
     max_examples: int | None = None
     properties: tuple[str, ...] = ()
+    time_budget: float | None = None  # seconds for the whole run
+    allow_unsafe: bool = False  # --url: send unsafe methods and bodies too
+    max_requests: int | None = DEFAULT_MAX_REQUESTS  # --url: per run (each process)
+    rate: float | None = DEFAULT_RATE  # --url: requests per second; None: no limit
 
     def check(self) -> None:
         chosen = [
@@ -46,6 +57,20 @@ class RunOptions:
                 raise UsageError(f"--paths: {path!r} must start with '/'")
         if self.timeout <= 0:
             raise UsageError(f"--timeout: {self.timeout} must be positive")
+        if self.time_budget is not None and self.time_budget <= 0:
+            raise UsageError(f"--time-budget: {self.time_budget} must be positive")
+        if self.max_requests is not None and self.max_requests < 1:
+            raise UsageError(f"--max-requests: {self.max_requests} must be at least 1")
+        if self.rate is not None and self.rate <= 0:
+            raise UsageError(f"--rate: {self.rate} must be positive (0 on the command line: none)")
+        url_only = (
+            ("--allow-unsafe", self.allow_unsafe),
+            ("--max-requests", self.max_requests != DEFAULT_MAX_REQUESTS),
+            ("--rate", self.rate != DEFAULT_RATE),
+        )
+        for flag, given in url_only:
+            if given and not self.url:
+                raise UsageError(f"{flag} applies to --url targets only")
 
     @property
     def target_description(self) -> str:
@@ -72,13 +97,19 @@ def load_policy_file(path: str | None) -> tuple[CorsPolicy, str]:
 
 def build_target(options: RunOptions, policy: CorsPolicy) -> Target:
     if options.url:
-        return UrlTarget(options.url, timeout=options.timeout)
+        return UrlTarget(
+            options.url,
+            timeout=options.timeout,
+            max_requests=options.max_requests,
+            rate=options.rate,
+            allow_unsafe=options.allow_unsafe,
+        )
     if options.app:
         return target_for_app(load_app(options.app), name=options.app)
     if options.framework:
         from conformance import frameworks
 
-        return frameworks.build(options.framework, policy)
+        return frameworks.build(options.framework, policy, explicit=bool(options.policy_file))
     from conformance.servers.reference import asgi_app
 
     return target_for_app(asgi_app(policy), name="reference server")

@@ -246,6 +246,19 @@ class QuadraticHeaderParsing(ReferenceCors):
         return tuple(kept)
 
 
+class MemoryBalloon(ReferenceCors):
+    """Builds a pairwise table of the requested header names (to "validate combinations"):
+    memory grows with the square of the list, so one request with a long list can exhaust a
+    worker."""
+
+    def requested_headers(self, value: bytes | None) -> tuple[bytes, ...] | None:
+        names = super().requested_headers(value)
+        if names:
+            table = bytearray(len(names) * len(names) * 2)  # the pairwise table
+            table[-1] = 1
+        return names
+
+
 class PrivateNetworkUnasked(ReferenceCors):
     """Sends ``Access-Control-Allow-Private-Network: true`` on every granted preflight, asked
     or not, allowed or not (copied from a PNA tutorial)."""
@@ -692,6 +705,14 @@ ZOO: tuple[ZooServer, ...] = (
     _zoo(
         "quadratic-header-parsing",
         QuadraticHeaderParsing,
+        _OPEN_PREFLIGHTS,
+        "superlinear-header-parsing",
+        "non-strict",
+        "header_list_scaling",
+    ),
+    _zoo(
+        "memory-balloon",
+        MemoryBalloon,
         _OPEN_PREFLIGHTS,
         "superlinear-header-parsing",
         "non-strict",
