@@ -159,3 +159,39 @@ def test_lint_warns(tmp_path: Path) -> None:
     result = _run("lint", str(policy), cwd=tmp_path)
     assert result.returncode == 0
     assert "credentials-any-origin" in result.stdout
+
+
+def test_an_app_that_fails_to_import_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "broken_app.py").write_text("raise RuntimeError('database not configured')\n")
+    result = _run("run", "--app", "broken_app:app", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "importing 'broken_app' failed: RuntimeError: database not configured" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_url_only_options_without_a_url_exit_2(tmp_path: Path) -> None:
+    for flag in (["--rate", "5"], ["--allow-unsafe"], ["--max-requests", "10"]):
+        result = _run("run", *flag, cwd=tmp_path)
+        assert result.returncode == 2, flag
+        assert "applies to --url targets only" in result.stderr
+
+
+def test_an_invalid_regex_in_the_policy_exits_2(tmp_path: Path) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text("allow_origin_patterns = ['https://(a.example']\n")
+    result = _run("run", "--policy", str(policy), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "p.toml:1" in result.stderr
+    assert "allow_origin_patterns[0]" in result.stderr
+
+
+def test_the_time_budget_stops_the_run_and_says_so(tmp_path: Path) -> None:
+    result = _run(
+        "run", "--time-budget", "0.5", "--seed", "3", "--report-dir", str(tmp_path), cwd=ROOT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = _results(tmp_path)
+    outcomes = document["harness_outcomes"]
+    assert isinstance(outcomes, list)
+    assert any(o["outcome"] == "time-budget" for o in outcomes)
+    assert "time budget ran out" in result.stdout
