@@ -12,6 +12,7 @@ Main fetch, HTTP fetch, CORS-preflight fetch and HTTP-redirect fetch are followe
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
@@ -49,6 +50,7 @@ from reference.verdict import (
     WireRequest,
 )
 
+_NUL_CR_LF = re.compile(rb"[\x00\n\r]")
 _NEVER_EXPOSED = frozenset({b"set-cookie", b"set-cookie2"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 20
@@ -686,7 +688,7 @@ def _check_request(state: _Fetch) -> None:
                 name,
                 f"header name {_q(name)} is not a token (TypeError)",
             )
-        if any(byte in value.strip(b"\t\n\r ") for byte in (0x00, 0x0A, 0x0D)):
+        if _NUL_CR_LF.search(value.strip(b"\t\n\r ")):
             raise _Blocked(
                 BlockedReason.INVALID_REQUEST,
                 value,

@@ -34,6 +34,8 @@ class PreflightCache:
 
     def live(self, now: float) -> PreflightCache:
         """Entries whose max-age has not passed (the spec: they "must be removed")."""
+        if not self.entries:
+            return self
         return PreflightCache(entries=tuple(e for e in self.entries if e.expires_at > now))
 
 
