@@ -368,7 +368,7 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
         acapn = get(headers, b"access-control-allow-private-network")
         asked = get(wire.headers, b"access-control-request-private-network") == b"true"
         allowed_pn = intended.allow_private_network if intended else False
-        if acapn is not None and not (asked and allowed_pn):
+        if acapn == b"true" and not (asked and allowed_pn):  # `false` grants nothing
             why = (
                 "the preflight did not ask for it" if not asked else "the policy does not allow it"
             )
@@ -463,30 +463,37 @@ def vary_covers_origin(response: RawResponse) -> bool:
 def vary_divergence(probes: Sequence[Exchange]) -> d.Divergence | None:
     """``probes``: the same request sent with different ``Origin`` values (or none).
 
-    If the CORS response headers differ between them, the response depends on ``Origin`` and
-    every one of those responses must say ``Vary: Origin``; otherwise an HTTP cache can serve
-    one origin's answer to another (Fetch §"CORS protocol and HTTP caches").
+    An HTTP cache that stored one of these responses without ``Vary: Origin`` may serve it to
+    the others (Fetch §"CORS protocol and HTTP caches"). That harms a later request that
+    carries an ``Origin`` and would get different CORS headers of its own: its CORS check runs
+    on the wrong ones. So each response lacking ``Vary: Origin`` whose CORS headers differ from
+    those of another probe *with* an ``Origin`` is a divergence. (Serving a CORS response to a
+    request without ``Origin``, a navigation, harms nothing.)
     """
-    signatures = {cors_signature(final) for ex in probes if (final := final_response(ex))}
-    if len(signatures) < 2:
-        return None
-    for exchange in probes:
-        response = final_response(exchange)
-        if response is None or vary_covers_origin(response):
+    finals = [(ex, final_response(ex)) for ex in probes]
+    answered = [(ex, r) for ex, r in finals if r is not None]
+    for stored_exchange, stored in answered:
+        if vary_covers_origin(stored):
             continue
-        wire = exchange.pairs[-1][0]
-        origin = get(wire.headers, b"origin")
-        return d.MissingVaryOrigin(
-            Evidence(
-                summary=(
-                    "the CORS headers change with Origin, but the response to "
-                    f"{'a request without Origin' if origin is None else _show(origin)} "
-                    f"(status {response.status}) has no Vary: Origin"
+        for other_exchange, other in answered:
+            if other_exchange is stored_exchange:
+                continue
+            other_origin = get(other_exchange.pairs[-1][0].headers, b"origin")
+            if other_origin is None or cors_signature(other) == cors_signature(stored):
+                continue
+            stored_origin = get(stored_exchange.pairs[-1][0].headers, b"origin")
+            asked = "a request without Origin" if stored_origin is None else _show(stored_origin)
+            return d.MissingVaryOrigin(
+                Evidence(
+                    summary=(
+                        f"the response to {asked} (status {stored.status}) has no Vary: Origin, "
+                        f"but {_show(other_origin)} gets other CORS headers: a cache may serve "
+                        "it the first one"
+                    ),
+                    exchanges=tuple(probes),
                 ),
-                exchanges=tuple(probes),
-            ),
-            reason="vary",
-        )
+                reason="vary",
+            )
     return None
 
 

@@ -1,30 +1,220 @@
-"""Framework adapters: build a framework's app from a policy (issue: real frameworks).
+"""Framework adapters, by name: build a framework's app (or configure its server) from a policy.
 
-Only Starlette is wired in so far; the other frameworks named in the README are not yet done.
+``FRAMEWORKS`` lists every adapter (``conformance/adapters/<module>.py``, see
+:mod:`conformance.adapters` for what each exposes). ``--framework NAME`` uses one:
+
+* with ``--policy FILE``, the framework is configured from that policy and every property runs;
+* without, ``framework_configurations`` (:mod:`conformance.framework_properties`) generates
+  policies with Hypothesis as well as requests, so one run explores the configuration space.
+
+``python -m conformance.frameworks list`` prints the adapters with the versions installed;
+``python -m conformance.frameworks read-policy NAME MODULE:ATTR`` prints, as a policy file, the
+policy an existing app's CORS configuration means.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
+from conformance.adapters import Inexpressible
 from conformance.outcomes import UsageError
-from conformance.targets import Target, target_for_app
+from conformance.targets import Target
 from reference.policy import CorsPolicy
 
 
-def _starlette(policy: CorsPolicy) -> Target:
-    from conformance.adapters.starlette import build_app
+class Adapter(Protocol):
+    """What an adapter module exposes (module attributes, see :mod:`conformance.adapters`)."""
 
-    return target_for_app(build_app(policy), name="starlette")
+    NAME: str
+
+    def package_version(self) -> str: ...
+
+    def configuration(self, policy: CorsPolicy) -> object: ...
+
+    def build_target(self, policy: CorsPolicy) -> Target: ...
 
 
-FRAMEWORKS: dict[str, Callable[[CorsPolicy], Target]] = {"starlette": _starlette}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Framework:
+    name: str
+    module: str  # under conformance.adapters
+    language: str  # "python" or "node"
+    package: str  # the CORS package under test, as its users know it
+
+    def adapter(self) -> Adapter:
+        return cast(Adapter, importlib.import_module(f"conformance.adapters.{self.module}"))
 
 
-def build(name: str, policy: CorsPolicy) -> Target:
+_ALL = (
+    Framework(name="starlette", module="starlette", language="python", package="starlette"),
+    Framework(name="fastapi", module="fastapi", language="python", package="fastapi"),
+    Framework(name="flask-cors", module="flask_cors", language="python", package="flask-cors"),
+    Framework(
+        name="django-cors-headers",
+        module="django_cors_headers",
+        language="python",
+        package="django-cors-headers",
+    ),
+    Framework(
+        name="aiohttp-cors", module="aiohttp_cors", language="python", package="aiohttp-cors"
+    ),
+    Framework(name="litestar", module="litestar", language="python", package="litestar"),
+    Framework(name="falcon", module="falcon", language="python", package="falcon"),
+    Framework(name="quart-cors", module="quart_cors", language="python", package="quart-cors"),
+    Framework(name="sanic-ext", module="sanic_ext", language="python", package="sanic-ext"),
+    Framework(name="blacksheep", module="blacksheep", language="python", package="blacksheep"),
+    Framework(name="express-cors", module="express_cors", language="node", package="cors"),
+    Framework(name="fastify-cors", module="fastify_cors", language="node", package="@fastify/cors"),
+    Framework(name="koa-cors", module="koa_cors", language="node", package="@koa/cors"),
+    Framework(name="hono", module="hono", language="node", package="hono"),
+)
+FRAMEWORKS: dict[str, Framework] = {f.name: f for f in _ALL}
+
+PROBE_POLICY = CorsPolicy(
+    allow_origins=("https://app.example",),
+    allow_headers=("*",),
+    max_age=86400,
+)
+"""Expressible by every adapter: what a ``--framework`` run without ``--policy`` builds first, to
+check that the framework starts and answers, before policies are generated."""
+
+
+def framework(name: str) -> Framework:
     try:
-        factory = FRAMEWORKS[name]
+        return FRAMEWORKS[name]
     except KeyError:
-        known = ", ".join(sorted(FRAMEWORKS))
+        known = ", ".join(FRAMEWORKS)
         raise UsageError(f"--framework {name!r}: unknown (available: {known})") from None
-    return factory(policy)
+
+
+def adapter(name: str) -> Adapter:
+    return framework(name).adapter()
+
+
+def supports_paths(adapter: Adapter) -> bool:
+    """Whether the adapter maps ``[[paths]]`` tables at all (else policies are generated without
+    them: the middleware is app-wide)."""
+    return bool(
+        getattr(adapter, "SUPPORTS_PATHS", False) or getattr(adapter, "DECODES_PATHS", False)
+    )
+
+
+def decodes_paths(adapter: Adapter) -> bool:
+    """Whether the framework matches ``[[paths]]`` on the percent-decoded path (the policy matches
+    the raw one): percent-encoded request paths are then skipped for policies with paths."""
+    return bool(getattr(adapter, "DECODES_PATHS", False))
+
+
+def routed_methods(adapter: Adapter) -> frozenset[str] | None:
+    """The methods the app behind the framework can route (``None``: every method). Requests
+    with other methods are skipped: the router, not the CORS middleware, would answer them."""
+    methods = getattr(adapter, "ROUTED_METHODS", None)
+    return None if methods is None else frozenset(methods)
+
+
+def build(name: str, policy: CorsPolicy, *, explicit: bool = True) -> Target:
+    """The framework configured from ``policy``. An explicit policy (``--policy``) that the
+    framework cannot express is a usage error; otherwise :data:`PROBE_POLICY` is used (the
+    properties then generate their own policies)."""
+    module = adapter(name)
+    if not explicit:
+        return module.build_target(PROBE_POLICY)
+    try:
+        return module.build_target(policy)
+    except Inexpressible as exc:
+        raise UsageError(
+            f"--framework {name}: this policy cannot be expressed in its configuration ({exc}); "
+            "leave out --policy to generate policies it can express"
+        ) from None
+
+
+class FrameworkSession:
+    """One framework across many policies: each :meth:`configure` gives a target for a new
+    policy (an in-process app built afresh, or the framework's one server reconfigured);
+    :meth:`close` closes the last target and stops any server the adapter started."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.adapter = adapter(name)
+        self._target: Target | None = None
+
+    def configure(self, policy: CorsPolicy) -> Target:
+        """Raises :class:`Inexpressible` for a policy the framework cannot express."""
+        self.adapter.configuration(policy)  # fail before tearing down the previous target
+        if self._target is not None:
+            self._target.close()
+            self._target = None
+        self._target = self.adapter.build_target(policy)
+        return self._target
+
+    def close(self) -> None:
+        if self._target is not None:
+            self._target.close()
+            self._target = None
+        shutdown = getattr(self.adapter, "shutdown", None)
+        if callable(shutdown):
+            shutdown()
+
+
+def versions() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, entry in FRAMEWORKS.items():
+        try:
+            out[name] = entry.adapter().package_version()
+        except Exception as exc:  # an adapter whose framework is missing still lists
+            out[name] = f"unavailable ({type(exc).__name__}: {exc})"
+    return out
+
+
+def read_policy(name: str, source: Any) -> CorsPolicy:
+    reader = getattr(adapter(name), "read_policy", None)
+    if reader is None:
+        readers = [n for n, f in FRAMEWORKS.items() if hasattr(f.adapter(), "read_policy")]
+        raise UsageError(
+            f"{name}: reading a configuration back is not supported "
+            f"(supported: {', '.join(readers)})"
+        )
+    return cast(CorsPolicy, reader(source))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from conformance.targets import load_app
+    from reference.policy_file import dump_policy
+
+    parser = argparse.ArgumentParser(prog="python -m conformance.frameworks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="the adapters and the versions installed")
+    read = sub.add_parser(
+        "read-policy", help="print the policy an existing app's CORS configuration means"
+    )
+    read.add_argument("framework", choices=sorted(FRAMEWORKS))
+    read.add_argument(
+        "source",
+        help="MODULE:ATTR: the app (Starlette, FastAPI, Flask) or, for django-cors-headers, "
+        "the settings module (MODULE: alone)",
+    )
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for name, version in versions().items():
+            entry = FRAMEWORKS[name]
+            print(f"{name:<22} {entry.language:<7} {entry.package} {version}")
+        return 0
+    try:
+        if args.source.endswith(":"):
+            source: Any = importlib.import_module(args.source[:-1])
+        else:
+            source = load_app(args.source)
+        sys.stdout.write(dump_policy(read_policy(args.framework, source)))
+    except (UsageError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
