@@ -16,7 +16,7 @@ from hypothesis.errors import InvalidArgument
 
 from reference.grammar import TOKEN_PATTERN
 from reference.safelist import is_forbidden_method
-from strategies._util import pool
+from strategies._util import RARE_SHARE, Pool, mix, pooled, rare, unique
 from strategies._validation import check_bool
 
 __all__ = [
@@ -49,6 +49,13 @@ def _case_variants(method: str) -> st.SearchStrategy[str]:
         .map(lambda flips: _flip_case(method, flips))
         .filter(lambda variant: variant != method)
     )
+
+
+def _fixed_case_variants(method: str) -> list[str]:
+    """``method`` lowercased, capitalized, and in both alternating cases (``gEt``, ``GeT``)."""
+    alternating = "".join(c.lower() if i % 2 == 0 else c.upper() for i, c in enumerate(method))
+    found = [method.lower(), method.capitalize(), alternating, alternating.swapcase()]
+    return [variant for variant in found if variant != method]
 
 
 def _is_custom(method: str) -> bool:
@@ -85,19 +92,31 @@ def methods(
 def _methods(
     include_safelisted: bool, include_unsafe: bool, custom: bool, case_variants: bool
 ) -> st.SearchStrategy[str]:
+    return pooled(method_pool(include_safelisted, include_unsafe, custom, case_variants))
+
+
+@functools.cache
+def method_pool(
+    include_safelisted: bool = True,
+    include_unsafe: bool = True,
+    custom: bool = True,
+    case_variants: bool = True,
+) -> Pool[str]:
+    """The pool behind :func:`methods` (arguments already checked): the standard methods (four
+    tenths), case variants (four tenths; fixed ones, then random flips now and then), custom
+    tokens (two tenths; fixed ones, then tokens from the grammar a little more often)."""
     standard = (SAFELISTED_METHODS if include_safelisted else ()) + (
         UNSAFE_METHODS if include_unsafe else ()
     )
-    branches: list[st.SearchStrategy[str]] = []
+    sections: list[tuple[float, Pool[str]]] = []
     if standard:
-        branches.append(pool(standard))
+        sections.append((4, Pool.of(standard)))
         if case_variants:
-            variants = [m for m in CASE_VARIANT_METHODS if m.upper() in standard]
-            branches.append(st.sampled_from(variants))
-            branches.append(st.sampled_from(standard).flatmap(_case_variants))
+            fixed = [m for m in CASE_VARIANT_METHODS if m.upper() in standard]
+            fixed += [variant for method in standard for variant in _fixed_case_variants(method)]
+            flips = st.sampled_from(standard).flatmap(_case_variants)
+            sections.append((4, rare(unique(fixed), flips, share=RARE_SHARE)))
     if custom:
-        branches.append(st.sampled_from(CUSTOM_METHODS))
-        branches.append(
-            st.from_regex(TOKEN_PATTERN.decode("ascii"), fullmatch=True).filter(_is_custom)
-        )
-    return st.one_of(branches)
+        tokens = st.from_regex(TOKEN_PATTERN.decode("ascii"), fullmatch=True).filter(_is_custom)
+        sections.append((2, rare(CUSTOM_METHODS, tokens, share=RARE_SHARE // 2)))
+    return mix(sections)

@@ -7,6 +7,12 @@ oracle whether an origin is *allowed*. Near misses are candidates: the consumer 
 
 Shrinking goes toward ``https://a.example`` (first in the special pool), then toward the first
 allowed origin of a policy.
+
+Drawing is one choice from a pool computed once (per argument set, or per policy): the special
+origins, a fixed spread of domains, IDN, IPv4 and IPv6 hosts and ports, a policy's literals,
+strings sampled from each of its patterns, and every fixed near miss. The grammar-driven
+generators (``st.from_regex`` labels and patterns, random ports, IP addresses) stay in the pools
+as :class:`~strategies._util.Drawn` slots with a small share, so new values keep turning up.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import functools
 import ipaddress
 import re
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -35,7 +41,16 @@ from reference.origins import (
     serialize_ipv6,
 )
 from reference.policy import ANY, NULL, CorsPolicy
-from strategies._util import pool, present, weighted
+from strategies._regex import regex_samples
+from strategies._util import (
+    RARE_SHARE,
+    Pool,
+    mix,
+    pooled,
+    present,
+    rare,
+    unique,
+)
 from strategies._validation import BROWSER_SCHEMES, check_bool, check_policy, check_schemes
 
 __all__ = [
@@ -84,6 +99,24 @@ _DIGIT_SWAPS: Final = {"l": "1", "o": "0", "i": "1", "e": "3", "a": "4", "s": "5
 # What a serialized origin is made of; used as from_regex's alphabet for policy patterns.
 _ORIGIN_ALPHABET: Final = string.ascii_lowercase + string.digits + "-.:/[]"
 _EVIL_DOMAIN: Final = "evil.com"
+# The fixed spread of hosts in the origins() pool (besides SPECIAL_ORIGINS).
+_POOL_DOMAINS: Final = (
+    "example.com",
+    "app.test",
+    "sub.a.example",
+    "x-y.org",
+    "localhost",
+    "a",
+    "a1.example",
+    "a_b.example",
+    "1a.test",
+    "a.b.c.d.example",
+    "sixty-three-characters-long-the-longest-label-that-dns-allows-x.test",
+)
+_POOL_IDN_TEXTS: Final = ("bücher", "пример", "例子", "테스트", "élève")
+_POOL_IPV4: Final = ("10.0.0.1", "192.168.1.20", "8.8.8.8", "0.0.0.0", "255.255.255.255")
+_POOL_IPV6: Final = ("2001:db8::1", "fe80::1", "::", "::ffff:192.0.2.128", "1:2:3:4:5:6:7:8")
+_POOL_PORTS: Final = (None, 8080, 3000, 8443, 80, 443, 444, 65535, 1)
 
 
 def _browser_tuple_origin(scheme: str, host: str, port: int | None) -> TupleOrigin | None:
@@ -222,6 +255,23 @@ def origins(
 def _origins(
     scheme_names: tuple[str, ...], allow_null: bool, allow_ip: bool, allow_idn: bool
 ) -> st.SearchStrategy[Origin]:
+    return pooled(origin_pool(scheme_names, allow_null, allow_ip, allow_idn))
+
+
+def _is_ip_host(host: str) -> bool:
+    return host.startswith("[") or host.replace(".", "").isdigit()
+
+
+@functools.cache
+def origin_pool(
+    scheme_names: tuple[str, ...] = BROWSER_SCHEMES,
+    allow_null: bool = True,
+    allow_ip: bool = True,
+    allow_idn: bool = True,
+) -> Pool[Origin]:
+    """The pool behind :func:`origins` (arguments already checked): the special origins
+    (three sevenths), the fixed spread of hosts under every scheme and port (four sevenths),
+    then generated tuple origins now and then."""
     specials: list[Origin] = []
     for text in SPECIAL_ORIGINS:
         origin = _parse_special(text)
@@ -229,30 +279,49 @@ def _origins(
             if allow_null:
                 specials.append(origin)
             continue
-        is_ip = origin.host.startswith("[") or origin.host[0].isdigit()
-        if origin.scheme not in scheme_names or (is_ip and not allow_ip):
+        if origin.scheme not in scheme_names or (_is_ip_host(origin.host) and not allow_ip):
             continue
         if "xn--" in origin.host and not allow_idn:
             continue
         specials.append(origin)
+    if not scheme_names:
+        return Pool[Origin].of(specials)
+    hosts = list(_POOL_DOMAINS)
+    if allow_idn:
+        hosts += [f"{label}.{_TLDS[i % len(_TLDS)]}" for i, label in enumerate(_pool_idn_labels())]
+    if allow_ip:
+        hosts += _POOL_IPV4
+        hosts += [f"[{serialize_ipv6(ipaddress.IPv6Address(a))}]" for a in _POOL_IPV6]
+    found = (
+        _browser_tuple_origin(scheme, host, port)
+        for port in _POOL_PORTS
+        for host in hosts
+        for scheme in scheme_names
+    )
+    spread = [origin for origin in found if origin is not None]
+    host_strategies = [_domains()]
+    if allow_idn:
+        host_strategies.append(_idn_domains())
+    if allow_ip:
+        host_strategies += [_ipv4_hosts(), _ipv6_hosts()]
+    generated = st.builds(
+        _browser_tuple_origin,
+        scheme=st.sampled_from(scheme_names),
+        host=st.one_of(host_strategies),
+        port=_ports(),
+    )
+    drawn = generated.filter(_keeps_ip_rule(allow_ip)).map(present)
+    fixed = [(3, Pool[Origin].of(specials)), (4, Pool[Origin].of(unique(spread)))]
+    return rare(mix(fixed), drawn, share=RARE_SHARE)
 
-    branches: list[st.SearchStrategy[Origin]] = []
-    if specials:
-        branches.append(pool(specials))
-    if scheme_names:
-        hosts = [_domains()]
-        if allow_idn:
-            hosts.append(_idn_domains())
-        if allow_ip:
-            hosts += [_ipv4_hosts(), _ipv6_hosts()]
-        tuple_origins = st.builds(
-            _browser_tuple_origin,
-            scheme=st.sampled_from(scheme_names),
-            host=st.one_of(hosts),
-            port=_ports(),
-        )
-        branches.append(tuple_origins.filter(lambda origin: origin is not None).map(present))
-    return st.one_of(branches)
+
+def _keeps_ip_rule(allow_ip: bool) -> Callable[[TupleOrigin | None], bool]:
+    # A generated domain can be all digits and dots, which the URL parser reads as IPv4.
+    return lambda origin: origin is not None and (allow_ip or not _is_ip_host(origin.host))
+
+
+def _pool_idn_labels() -> list[str]:
+    return [label for text in _POOL_IDN_TEXTS if (label := _idn_label(text)) is not None]
 
 
 def serialized_origins(
@@ -286,6 +355,7 @@ class _AllowedOrigins:
         return frozenset(names | ({NULL} if self.allows_null else set()))
 
 
+@functools.lru_cache(maxsize=256)
 def _allowed_origins(policy: CorsPolicy) -> _AllowedOrigins:
     entries: list[str] = list(policy.allow_origins)
     patterns: list[str] = list(policy.allow_origin_patterns)
@@ -343,27 +413,45 @@ def _pattern_origins(pattern: str) -> st.SearchStrategy[TupleOrigin]:
     )
 
 
-def _policy_origin_strategy(allowed: _AllowedOrigins) -> st.SearchStrategy[Origin] | None:
-    branches: list[st.SearchStrategy[Origin]] = []
+@functools.lru_cache(maxsize=256)
+def _pattern_origin_samples(pattern: str) -> tuple[TupleOrigin, ...]:
+    """Canonical origins among a few strings sampled from ``pattern`` (computed once)."""
+    found = (_canonical_origin(text) for text in regex_samples(pattern, alphabet=_ORIGIN_ALPHABET))
+    return unique([origin for origin in found if isinstance(origin, TupleOrigin)])
+
+
+@functools.lru_cache(maxsize=256)
+def listed_origin_pool(policy: CorsPolicy) -> Pool[Origin]:
+    """Each kind of entry equally often: the exact origins (and ``null``), each pattern (its
+    samples, then ``st.from_regex`` now and then), and :func:`origins` for ``"*"``."""
+    allowed = _allowed_origins(policy)
+    sections: list[tuple[float, Pool[Origin]]] = []
     exact: list[Origin] = [o for o in allowed.literals if o.scheme in BROWSER_SCHEMES]
     if allowed.allows_null:
         exact.append(NULL_ORIGIN)
-    if exact:
-        branches.append(pool(exact))
-    branches += [_pattern_origins(pattern) for pattern in allowed.patterns]
+    sections.append((1, Pool[Origin].of(exact)))
+    for pattern in allowed.patterns:
+        samples = _pattern_origin_samples(pattern)
+        drawn = _pattern_origins(pattern)
+        sections.append((1, rare(Pool[Origin].of(samples), drawn, share=RARE_SHARE)))
     if allowed.allows_any:
-        branches.append(origins())
-    return st.one_of(branches) if branches else None
+        sections.append((1, origin_pool()))
+    return mix(sections)
 
 
 def first_allowed_origin(policy: CorsPolicy) -> st.SearchStrategy[Origin]:
     """The simplest origin for ``policy``: its first listed browser origin (``null`` if that is
     all it lists), else ``https://a.example``. What the request strategies shrink toward."""
-    allowed = _allowed_origins(check_policy(policy))
+    return st.just(simplest_origin(check_policy(policy)))
+
+
+def simplest_origin(policy: CorsPolicy) -> Origin:
+    """The value of :func:`first_allowed_origin` (policy already checked)."""
+    allowed = _allowed_origins(policy)
     exact = [o for o in allowed.literals if o.scheme in BROWSER_SCHEMES]
     if exact:
-        return st.just(exact[0])
-    return st.just(NULL_ORIGIN if allowed.allows_null else _parse_special(SPECIAL_ORIGINS[0]))
+        return exact[0]
+    return NULL_ORIGIN if allowed.allows_null else _parse_special(SPECIAL_ORIGINS[0])
 
 
 def policy_origins(policy: CorsPolicy) -> st.SearchStrategy[Origin]:
@@ -374,8 +462,12 @@ def policy_origins(policy: CorsPolicy) -> st.SearchStrategy[Origin]:
 
     Which of them the policy grants on a given path is the oracle's business, not this one's.
     """
-    strategy = _policy_origin_strategy(_allowed_origins(check_policy(policy)))
-    return st.nothing() if strategy is None else strategy
+    return _policy_origins(check_policy(policy))
+
+
+@functools.lru_cache(maxsize=256)
+def _policy_origins(policy: CorsPolicy) -> st.SearchStrategy[Origin]:
+    return pooled(listed_origin_pool(policy))
 
 
 # --- near misses ---------------------------------------------------------------------------------
@@ -524,81 +616,146 @@ def _generated_literal_near_misses(
     return NearMiss(kind=kind, origin=candidate, source=literal.serialize())
 
 
+@dataclass(frozen=True, slots=True)
+class _PatternMatch:
+    """A string that fully matches an ``allow_origin_patterns`` entry, and what it parses to."""
+
+    text: str
+    dots: tuple[int, ...]  # the "."s after the scheme
+    matched: TupleOrigin | None  # the text as a canonical origin (None if it is not one)
+    parsed: TupleOrigin | None  # the origin of the text as a URL (None if it does not parse)
+
+    @classmethod
+    def of(cls, text: str) -> _PatternMatch:
+        start = text.find("://") + 3 if "://" in text else 0
+        matched = _canonical_origin(text)
+        try:
+            parsed: Origin | None = parse_url(text).origin
+        except (OriginError, ValueError):
+            parsed = None
+        return cls(
+            text=text,
+            dots=tuple(i for i, char in enumerate(text) if char == "." and i >= start),
+            matched=matched if isinstance(matched, TupleOrigin) else None,
+            parsed=parsed if isinstance(parsed, TupleOrigin) else None,
+        )
+
+    def kinds(self) -> list[NearMissKind]:
+        kinds = []
+        if self.dots:
+            kinds.append(NearMissKind.PATTERN_DOT)
+        if self.matched is not None and not self.matched.host.startswith("["):
+            kinds.append(NearMissKind.PATTERN_AFFIX)
+        if self.parsed is not None and self.parsed.serialize() != self.text:
+            kinds.append(NearMissKind.PATTERN_CANONICAL)
+        return kinds
+
+    def dot_replaced(self, index: int, letter: str) -> Origin | None:
+        """One "." after the scheme replaced with a letter: what an unescaped "." in the
+        pattern (or a glob-style matcher) would also accept."""
+        return _canonical_origin(self.text[:index] + letter + self.text[index + 1 :])
+
+    def affixed(self, label: str) -> list[TupleOrigin | None]:
+        """A label put before or after the host, four ways."""
+        assert self.matched is not None
+        scheme, host, port = self.matched.scheme, self.matched.host, self.matched.port
+        hosts = [
+            f"{label}.{host}",
+            f"{label}{host}",
+            f"{host}.{label}.{_TLDS[0]}",
+            f"{host}-{label}",
+        ]
+        return [_browser_tuple_origin(scheme, affixed, port) for affixed in hosts]
+
+    def canonicalized(self) -> TupleOrigin | None:
+        """The canonical form of a match that is not canonical (uppercase, a default port
+        spelled out): what a browser sends instead."""
+        assert self.parsed is not None
+        return _browser_tuple_origin(self.parsed.scheme, self.parsed.host, self.parsed.port)
+
+
 @st.composite
 def _pattern_near_misses(
     draw: st.DrawFn, pattern: str, forbidden: frozenset[str]
 ) -> NearMiss | None:
-    text = draw(_pattern_strings(pattern))
-    start = text.find("://") + 3 if "://" in text else 0
-    dots = [i for i, char in enumerate(text) if char == "." and i >= start]
-    matched = _canonical_origin(text)
-    try:
-        parsed: Origin | None = parse_url(text).origin
-    except (OriginError, ValueError):
-        parsed = None
-    kinds = []
-    if dots:
-        kinds.append(NearMissKind.PATTERN_DOT)
-    if isinstance(matched, TupleOrigin) and not matched.host.startswith("["):
-        kinds.append(NearMissKind.PATTERN_AFFIX)
-    if isinstance(parsed, TupleOrigin) and parsed.serialize() != text:
-        kinds.append(NearMissKind.PATTERN_CANONICAL)
+    match = _PatternMatch.of(draw(_pattern_strings(pattern)))
+    kinds = match.kinds()
     if not kinds:
         return None
     kind = draw(st.sampled_from(kinds))
     candidate: Origin | None
     if kind is NearMissKind.PATTERN_DOT:
-        # Replace one "." after the scheme with a letter: what an unescaped "." in the pattern
-        # (or a glob-style matcher) would also accept.
-        index = dots[draw(st.integers(0, len(dots) - 1))]
-        letter = draw(st.sampled_from(string.ascii_lowercase))
-        candidate = _canonical_origin(text[:index] + letter + text[index + 1 :])
+        index = draw(st.sampled_from(match.dots))
+        candidate = match.dot_replaced(index, draw(st.sampled_from(string.ascii_lowercase)))
     elif kind is NearMissKind.PATTERN_AFFIX:
-        assert isinstance(matched, TupleOrigin)
         label = draw(st.one_of(st.just("evil"), _ascii_labels()))
-        host = draw(
-            st.sampled_from(
-                [
-                    f"{label}.{matched.host}",
-                    f"{label}{matched.host}",
-                    f"{matched.host}.{label}.{_TLDS[0]}",
-                    f"{matched.host}-{label}",
-                ]
-            )
-        )
-        candidate = _browser_tuple_origin(matched.scheme, host, matched.port)
+        candidate = draw(st.sampled_from(match.affixed(label)))
     else:
-        # The pattern matched a string that is not a canonical serialization (uppercase, a
-        # default port spelled out): a browser sends the canonical form instead.
-        assert isinstance(parsed, TupleOrigin)
-        candidate = _browser_tuple_origin(parsed.scheme, parsed.host, parsed.port)
+        candidate = match.canonicalized()
     if candidate is None or candidate.serialize() in forbidden:
         return None
     return NearMiss(kind=kind, origin=candidate, source=pattern)
 
 
-def _near_miss_strategy(allowed: _AllowedOrigins) -> st.SearchStrategy[NearMiss] | None:
+def _fixed_pattern_near_misses(pattern: str, forbidden: frozenset[str]) -> list[NearMiss]:
+    """The near misses of a few strings sampled from ``pattern``: every "." replaced by ``x``
+    or ``z``, the label ``evil`` put around the host, the canonical form."""
+    candidates = _pattern_near_miss_candidates(pattern)
+    return [near for near in candidates if near.origin.serialize() not in forbidden]
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern_near_miss_candidates(pattern: str) -> tuple[NearMiss, ...]:
+    found: dict[str, NearMiss] = {}
+    for text in regex_samples(pattern, alphabet=_ORIGIN_ALPHABET):
+        match = _PatternMatch.of(text)
+        kinds = match.kinds()
+        candidates: list[tuple[NearMissKind, Origin | None]] = [
+            (NearMissKind.PATTERN_DOT, match.dot_replaced(index, letter))
+            for index in match.dots
+            for letter in "xz"
+        ]
+        if NearMissKind.PATTERN_AFFIX in kinds:
+            candidates += [(NearMissKind.PATTERN_AFFIX, o) for o in match.affixed("evil")]
+        if NearMissKind.PATTERN_CANONICAL in kinds:
+            candidates.append((NearMissKind.PATTERN_CANONICAL, match.canonicalized()))
+        for kind, candidate in candidates:
+            if candidate is not None:
+                near = NearMiss(kind=kind, origin=candidate, source=pattern)
+                found.setdefault(candidate.serialize(), near)
+    return tuple(found.values())
+
+
+@functools.lru_cache(maxsize=256)
+def _near_miss_pool(policy: CorsPolicy) -> Pool[NearMiss]:
     """Pick a kind first, then a candidate of that kind, so that every kind (each one a bug
-    class) comes up about as often as the others however many candidates it has."""
+    class) comes up about as often as the others however many candidates it has: one section
+    per kind, the fixed candidates with the generated ones (a random label or port) as a
+    minority; one section per pattern, weighed like three kinds."""
+    allowed = _allowed_origins(policy)
     by_kind: dict[NearMissKind, list[NearMiss]] = {}
     for near in _fixed_near_misses(allowed):
         by_kind.setdefault(near.kind, []).append(near)
-    groups: list[tuple[int, st.SearchStrategy[NearMiss]]] = []
+    sections: list[tuple[float, Pool[NearMiss]]] = []
     for kind in NearMissKind:  # declaration order: the simplest kinds first
-        branches: list[st.SearchStrategy[NearMiss]] = []
-        if kind in by_kind:
-            branches.append(pool(by_kind[kind]))
+        generators = []
         if allowed.literals and kind in _GENERATED_KINDS:
             generated = _generated_literal_near_misses(allowed, kind)
-            branches.append(generated.filter(lambda near: near is not None).map(present))
-        if branches:
-            groups.append((1, st.one_of(branches)))
+            generators.append(generated.filter(lambda near: near is not None).map(present))
+        sections.append((1, rare(by_kind.get(kind, ()), *generators, share=RARE_SHARE)))
     forbidden = allowed.serialized
     for pattern in allowed.patterns:
-        # Three kinds per pattern, drawn inside; weighed like three kinds.
-        pattern_misses = _pattern_near_misses(pattern, forbidden)
-        groups.append((3, pattern_misses.filter(lambda n: n is not None).map(present)))
-    return weighted(groups) if groups else None
+        fixed: dict[NearMissKind, list[NearMiss]] = {}
+        for near in _fixed_pattern_near_misses(pattern, forbidden):
+            fixed.setdefault(near.kind, []).append(near)
+        drawn = _pattern_near_misses(pattern, forbidden).filter(lambda n: n is not None)
+        kinds = mix([(1, Pool.of(candidates)) for candidates in fixed.values()])
+        sections.append((3, rare(kinds, drawn.map(present), share=RARE_SHARE)))
+    return mix(sections)
+
+
+def _near_origin(near: NearMiss) -> Origin:
+    return near.origin
 
 
 def near_misses(policy: CorsPolicy) -> st.SearchStrategy[NearMiss]:
@@ -617,30 +774,42 @@ def near_misses(policy: CorsPolicy) -> st.SearchStrategy[NearMiss]:
     allowed literal; whether the policy grants it is left to the oracle. ``"*"`` entries yield
     none; a policy with nothing to miss gives ``st.nothing()``.
     """
-    strategy = _near_miss_strategy(_allowed_origins(check_policy(policy)))
-    return st.nothing() if strategy is None else strategy
+    return _near_misses(check_policy(policy))
+
+
+@functools.lru_cache(maxsize=256)
+def _near_misses(policy: CorsPolicy) -> st.SearchStrategy[NearMiss]:
+    return pooled(_near_miss_pool(policy))
 
 
 def near_miss_origins(policy: CorsPolicy) -> st.SearchStrategy[Origin]:
     """The origins of :func:`near_misses`; where ``policy`` has nothing to miss (it allows only
     ``"*"`` or nothing), generic :func:`origins` instead."""
-    strategy = _near_miss_strategy(_allowed_origins(check_policy(policy)))
-    if strategy is None:
+    return _near_miss_origins(check_policy(policy))
+
+
+@functools.lru_cache(maxsize=256)
+def _near_miss_origins(policy: CorsPolicy) -> st.SearchStrategy[Origin]:
+    pool = _near_miss_pool(policy)
+    if not pool:
         return origins()
-    return strategy.map(lambda near: near.origin)
+    return pooled(pool.map(_near_origin))
 
 
 def relevant_origins(policy: CorsPolicy) -> st.SearchStrategy[Origin]:
     """Origins that matter for ``policy``: its allowed origins a third of the time, their near
     misses half of the time, any browser origin otherwise. Shrinks toward the first allowed
     origin."""
-    allowed = _allowed_origins(check_policy(policy))
-    listed = _policy_origin_strategy(allowed)
-    near = _near_miss_strategy(allowed)
-    choices: list[tuple[int, st.SearchStrategy[Origin]]] = []
-    if listed is not None:
-        choices.append((2, listed))
-    if near is not None:
-        choices.append((3, near.map(lambda n: n.origin)))
-    choices.append((1, origins()))
-    return weighted(choices)
+    return _relevant_origins(check_policy(policy))
+
+
+@functools.lru_cache(maxsize=256)
+def _relevant_origins(policy: CorsPolicy) -> st.SearchStrategy[Origin]:
+    return pooled(relevant_origin_pool(policy))
+
+
+@functools.lru_cache(maxsize=256)
+def relevant_origin_pool(policy: CorsPolicy) -> Pool[Origin]:
+    """The pool behind :func:`relevant_origins` (policy already checked)."""
+    near = _near_miss_pool(policy).map(_near_origin)
+    return mix([(2, listed_origin_pool(policy)), (3, near), (1, origin_pool())])

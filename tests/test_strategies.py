@@ -99,12 +99,14 @@ def find_all(
         pytest.fail(f"never generated: {sorted(missing)}")
 
 
-def minimal(strategy: st.SearchStrategy[T]) -> T:
-    """The example Hypothesis shrinks to when every example is acceptable."""
+def minimal(strategy: st.SearchStrategy[T], condition: Callable[[T], object] = lambda _: True) -> T:
+    """The example Hypothesis shrinks to among those satisfying ``condition`` (by default, among
+    all of them)."""
     return find(
         strategy,
-        lambda _: True,
+        lambda example: bool(condition(example)),
         settings=settings(
+            max_examples=3000,
             phases=[Phase.generate, Phase.shrink],
             database=None,
             deadline=None,
@@ -561,6 +563,70 @@ def test_simplest_cors_request_is_a_credential_less_get_from_the_first_origin() 
     assert request.credentials is not CredentialsMode.INCLUDE
     assert request.cookie is None
     assert request.body is None
+
+
+_REQUEST_PARTS = (
+    "origin",
+    "url",
+    "method",
+    "headers",
+    "credentials",
+    "cookie",
+    "private_network",
+    "body",
+    "use_cors_preflight",
+)
+
+
+@pytest.mark.parametrize(
+    ("condition", "kept"),
+    [
+        (
+            lambda r: r.credentials is CredentialsMode.INCLUDE and r.cookie is not None,
+            {"credentials", "cookie"},
+        ),
+        (lambda r: r.private_network, {"private_network"}),
+        (lambda r: r.method == "PUT", {"method"}),
+        (lambda r: any(n.lower() == b"x-api-key" for n, _ in r.headers), {"headers"}),
+        (lambda r: r.url.endswith("/b"), {"url"}),
+        (lambda r: "evil" in r.origin.serialize(), {"origin"}),
+        (lambda r: isinstance(r.origin, OpaqueOrigin), {"origin"}),
+        (lambda r: r.use_cors_preflight, {"method", "body", "use_cors_preflight"}),
+    ],
+    ids=[
+        "credentials",
+        "private-network",
+        "method",
+        "header",
+        "path",
+        "near-miss",
+        "null",
+        "stream",
+    ],
+)
+def test_cors_requests_shrink_each_part_on_its_own(
+    condition: Callable[[BrowserRequest], object], kept: set[str]
+) -> None:
+    """A failure that needs one part keeps that part and nothing else: every other part
+    shrinks to the simplest request's."""
+    strategy = cors_requests(policy=NEAR_MISS_POLICY, paths=("/a", "/b"))
+    simplest = minimal(strategy)
+    request = minimal(strategy, condition)
+    for part in _REQUEST_PARTS:
+        if part not in kept:
+            assert getattr(request, part) == getattr(simplest, part), part
+
+
+def test_cors_requests_shrink_to_the_simplest_value_of_a_part() -> None:
+    strategy = cors_requests(policy=NEAR_MISS_POLICY, paths=("/a", "/b"))
+    # The first near miss of the first allowed origin, under the first kind (prefix).
+    near = minimal(strategy, lambda r: "evil" in r.origin.serialize())
+    assert near.origin.serialize() == "https://api.a.example.evil.com"
+    # A body needs a method that may carry one: the first such safelisted method.
+    stream = minimal(strategy, lambda r: r.use_cors_preflight)
+    assert (stream.method, stream.body) == ("POST", b"")
+    # Two headers: the first safelisted entry twice.
+    assert minimal(strategy, lambda r: len(r.headers) == 2).headers == ((b"Accept", b"*/*"),) * 2
 
 
 def test_request_paths() -> None:
