@@ -6,6 +6,8 @@ An origin is either a tuple ``(scheme, host, port)`` or opaque. Opaque origins s
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -89,7 +91,18 @@ class ParsedURL:
 def parse_url(text: str, *, base: ParsedURL | None = None) -> ParsedURL:
     """Parse an absolute (or, with ``base``, relative) URL into the model's parts.
 
-    This follows the URL Standard for what CORS observes (scheme and host lowercased, IDNA
+    Memoized for tuple-origin URLs (a pure function of hashable values, called for every
+    request); a URL with an opaque origin gets a fresh one each time, as the URL Standard says.
+    """
+    parsed = _parse_url(text, base)
+    if parsed.scheme not in _TUPLE_SCHEMES:
+        return dataclasses.replace(parsed)  # __post_init__ makes a new opaque origin
+    return parsed
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_url(text: str, base: ParsedURL | None) -> ParsedURL:
+    """This follows the URL Standard for what CORS observes (scheme and host lowercased, IDNA
     ToASCII, IPv4 and IPv6 canonicalized, default port dropped, userinfo detected); it is not a
     complete URL parser (path normalization, for example, is left as given).
     """
@@ -264,11 +277,7 @@ def parse_serialized_origin(value: bytes | str) -> Origin | None:
     raw = value.encode("latin-1", "replace") if isinstance(value, str) else value
     if raw == b"null":
         return OpaqueOrigin(label="null")
-    match = SERIALIZED_ORIGIN.fullmatch(raw)
-    if match is None:
-        return None
-    scheme = match["scheme"].decode()
-    if scheme not in _TUPLE_SCHEMES:
+    if SERIALIZED_ORIGIN.fullmatch(raw) is None:  # http(s) only: what a web page sends
         return None
     try:
         parsed = parse_url(raw.decode("ascii"))

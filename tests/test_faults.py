@@ -189,7 +189,10 @@ def test_sigterm_mid_run_still_writes_the_report(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(8)  # past the probe and into the properties, where a request now stalls
+        deadline = time.monotonic() + 60
+        while server.served <= 5 and time.monotonic() < deadline:  # into the properties,
+            time.sleep(0.1)  # where a request now stalls
+        time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
