@@ -129,8 +129,12 @@ def _origin_rule(effective: EffectivePolicy, origin: str, steps: list[str]) -> s
             pattern_key = effective.key_ref(f"allow_origin_patterns[{index}]")
             steps.append(f"origin {origin!r} matches {pattern_key} {pattern.pattern!r} in full")
             return pattern_key
-    patterns = "" if not effective.origin_patterns else " nor matched by allow_origin_patterns"
-    steps.append(f"origin {origin!r} is neither listed in {key}{patterns}")
+    if effective.origin_patterns:
+        steps.append(
+            f"origin {origin!r} is neither listed in {key} nor matched by allow_origin_patterns"
+        )
+    else:
+        steps.append(f"origin {origin!r} is not listed in {key}")
     return None
 
 

@@ -279,7 +279,7 @@ def test_unlisted_origin_is_refused() -> None:
     assert not result.allowed
     assert not result.origin_allowed
     assert result.rule == "allow_origins"
-    assert "neither listed in allow_origins" in result.steps[1]
+    assert "is not listed in allow_origins" in result.steps[1]
     assert "allow_origin_patterns" not in result.steps[1]
 
 
