@@ -13,6 +13,16 @@ from typing import Final
 from reference.grammar import HTTP_WHITESPACE_BYTES, OWS_BYTES, is_token
 
 Header = tuple[bytes, bytes]
+
+# The CORS response header names as servers usually spell them (names compare
+# case-insensitively; the model itself looks them up lowercased).
+ACAO: Final = b"Access-Control-Allow-Origin"
+ACAC: Final = b"Access-Control-Allow-Credentials"
+ACAM: Final = b"Access-Control-Allow-Methods"
+ACAH: Final = b"Access-Control-Allow-Headers"
+ACEH: Final = b"Access-Control-Expose-Headers"
+ACMA: Final = b"Access-Control-Max-Age"
+ACAPN: Final = b"Access-Control-Allow-Private-Network"
 HeaderList = tuple[Header, ...]
 
 

@@ -30,7 +30,7 @@ from typing import Any, Final
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from reference.headers import HeaderList
+from reference.headers import ACAC, ACAH, ACAM, ACAO, ACEH, ACMA, HeaderList
 from reference.origins import OpaqueOrigin, origin_of, parse_serialized_origin, parse_url
 from reference.profiles import SPEC
 from reference.request import CredentialsMode, HeadersApi, RequestMode
@@ -150,12 +150,6 @@ def render_response(
 
 # --- response generators -------------------------------------------------------------------
 
-ACAO: Final = b"Access-Control-Allow-Origin"
-ACAC: Final = b"Access-Control-Allow-Credentials"
-ACAM: Final = b"Access-Control-Allow-Methods"
-ACAH: Final = b"Access-Control-Allow-Headers"
-ACEH: Final = b"Access-Control-Expose-Headers"
-ACMA: Final = b"Access-Control-Max-Age"
 
 _GOOD_ACAO: Final = (b"{origin}", b"*")
 _ODD_ACAO: Final = (

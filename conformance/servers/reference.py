@@ -50,20 +50,25 @@ from urllib.parse import quote
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from reference.grammar import is_token
-from reference.headers import HeaderList, get, header_names, strip_ows
+from reference.headers import (
+    ACAC,
+    ACAH,
+    ACAM,
+    ACAO,
+    ACAPN,
+    ACEH,
+    ACMA,
+    HeaderList,
+    get,
+    header_names,
+    strip_ows,
+)
 from reference.origins import OpaqueOrigin, Origin, parse_serialized_origin
 from reference.policy import ANY, NULL, CorsPolicy, EffectivePolicy
 from reference.policy_file import load_policy
 
 Header = tuple[bytes, bytes]
 
-ACAO: Final = b"Access-Control-Allow-Origin"
-ACAC: Final = b"Access-Control-Allow-Credentials"
-ACAM: Final = b"Access-Control-Allow-Methods"
-ACAH: Final = b"Access-Control-Allow-Headers"
-ACEH: Final = b"Access-Control-Expose-Headers"
-ACMA: Final = b"Access-Control-Max-Age"
-ACAPN: Final = b"Access-Control-Allow-Private-Network"
 VARY: Final = b"Vary"
 
 SAFELISTED_METHODS: Final = frozenset({b"GET", b"HEAD", b"POST"})

@@ -19,13 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from conformance.servers.reference import (
-    ACAC,
     Answer,
     CorsRequest,
     Header,
     ReferenceCors,
 )
-from reference.headers import HeaderList, strip_ows
+from reference.headers import ACAC, HeaderList, strip_ows
 from reference.origins import Origin, OriginError, TupleOrigin, parse_serialized_origin, parse_url
 from reference.policy import ANY, CorsPolicy, EffectivePolicy, PathRule, PolicyRules
 
