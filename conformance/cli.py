@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -291,7 +292,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.baseline:
         pytest_args.append(f"--cors-baseline={args.baseline}")
     if args.workers not in ("0", 0):
-        pytest_args += ["-n", str(args.workers)]
+        pytest_args += ["-p", "xdist.plugin", "-n", str(args.workers)]
+    # Only the plugins the suite uses: a project's other pytest plugins (faker, anyio, ...)
+    # cost start-up time in every worker and could change how tests run.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     code = pytest.main(pytest_args)
     if code == pytest.ExitCode.USAGE_ERROR:
         return EXIT_USAGE

@@ -198,6 +198,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.pluginmanager.register(_PropertyLines(state.progress), "cors-conformance-progress")
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: only when xdist is loaded
 def pytest_configure_node(node: Any) -> None:
     """xdist controller: every worker uses the controller's seed."""
     node.workerinput["cors_seed"] = node.config.stash[STATE].seed
@@ -411,6 +412,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         write_reports(state)
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: only when xdist is loaded
 def pytest_testnodedown(node: Any) -> None:
     """xdist controller: merge what a worker found."""
     raw = getattr(node, "workeroutput", {}).get("cors_state")
