@@ -221,3 +221,14 @@ class LifespanAsgiTarget(AsgiTarget):
             self._loop.run_until_complete(self._lifespan.shutdown())
         finally:
             super().close()
+
+
+def node_origin_option(rules: CorsPolicy | EffectivePolicy, framework: str) -> Any:
+    """The ``origin`` option as express ``cors`` and ``@fastify/cors`` both take it: ``true``
+    (reflect) for any origin with credentials, ``"*"`` without, else the listed origins and a
+    ``{"regex": ...}`` per pattern (the Node harness turns those into RegExps)."""
+    if any_origin(rules):
+        return True if rules.allow_credentials else ANY
+    return [*listed_origins(rules)] + [
+        {"regex": javascript_regex(p, framework=framework)} for p in rules.allow_origin_patterns
+    ]

@@ -22,7 +22,7 @@ from typing import Any, Final
 from conformance.adapters import Inexpressible, node
 from conformance.adapters import _common as c
 from conformance.targets import Target
-from reference.policy import ANY, CorsPolicy, EffectivePolicy
+from reference.policy import CorsPolicy, EffectivePolicy
 
 NAME: Final = "express-cors"
 FRAMEWORK: Final = "cors (express)"
@@ -39,14 +39,7 @@ def _options(rules: EffectivePolicy) -> dict[str, Any]:
     c.refuse_private_network(rules, FRAMEWORK)
     c.refuse_literal_wildcard_under_credentials(rules, "allow_methods", FRAMEWORK)
     c.refuse_literal_wildcard_under_credentials(rules, "expose_headers", FRAMEWORK)
-    origin: Any
-    if c.any_origin(rules):
-        origin = True if rules.allow_credentials else ANY
-    else:
-        origin = [*c.listed_origins(rules)] + [
-            {"regex": c.javascript_regex(p, framework=FRAMEWORK)}
-            for p in rules.allow_origin_patterns
-        ]
+    origin = c.node_origin_option(rules, FRAMEWORK)
     options: dict[str, Any] = {
         "origin": origin,
         "methods": c.methods(rules),

@@ -20,7 +20,7 @@ from typing import Any, Final
 from conformance.adapters import _common as c
 from conformance.adapters import node
 from conformance.targets import Target
-from reference.policy import ANY, CorsPolicy
+from reference.policy import CorsPolicy
 
 NAME: Final = "fastify-cors"
 FRAMEWORK: Final = "@fastify/cors"
@@ -40,14 +40,7 @@ def configuration(policy: CorsPolicy) -> dict[str, Any]:
     c.refuse_private_network(policy, FRAMEWORK)
     c.refuse_literal_wildcard_under_credentials(policy, "allow_methods", FRAMEWORK)
     c.refuse_literal_wildcard_under_credentials(policy, "expose_headers", FRAMEWORK)
-    origin: Any
-    if c.any_origin(policy):
-        origin = True if policy.allow_credentials else ANY
-    else:
-        origin = [*c.listed_origins(policy)] + [
-            {"regex": c.javascript_regex(p, framework=FRAMEWORK)}
-            for p in policy.allow_origin_patterns
-        ]
+    origin = c.node_origin_option(policy, FRAMEWORK)
     options: dict[str, Any] = {
         "origin": origin,
         "methods": c.methods(policy),
