@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -25,41 +23,12 @@ from conformance.properties import PROPERTIES, PROPERTY_BY_NAME
 from conformance.records import walk_exceptions
 from conformance.servers.reference import asgi_app, default_policy, wsgi_app
 from conformance.servers.zoo import ZOO, ZooServer
-from conformance.targets import AsgiTarget, Target, TransportLimits, WsgiTarget
+from conformance.targets import AsgiTarget, Target, WsgiTarget
 from reference.policy import CorsPolicy, PathRule, PolicyRules
-from reference.verdict import RawResponse, WireRequest
 from strategies import policies
 
 SEED = 7
 STATS_FILE = Path(__file__).with_name("zoo-stats.md")
-
-
-class InProcessTarget:
-    """An in-process target; a WSGI app also gets ``RAW_URI``, the raw request path that real
-    WSGI servers pass (gunicorn; uWSGI says ``REQUEST_URI``) and httpx's ``WSGITransport`` does
-    not: its ``PATH_INFO`` is percent-decoded, so ``/%70ublic`` would reach the app as
-    ``/public`` and match the ``/public`` rule the policy does not apply to ``/%70ublic``."""
-
-    def __init__(self, app: Any, *, wsgi: bool = False) -> None:
-        self._raw_uri = "/"
-        self._target: Target = WsgiTarget(self._with_raw_uri(app)) if wsgi else AsgiTarget(app)
-        self.name = self._target.name
-        self.base_url = self._target.base_url
-        self.limits: TransportLimits = self._target.limits
-
-    def _with_raw_uri(self, app: WSGIApplication) -> WSGIApplication:
-        def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-            environ["RAW_URI"] = self._raw_uri
-            return app(environ, start_response)
-
-        return application
-
-    def send(self, wire: WireRequest) -> RawResponse:
-        self._raw_uri = httpx.URL(wire.url).raw_path.decode("ascii")
-        return self._target.send(wire)
-
-    def close(self) -> None:
-        self._target.close()
 
 
 @dataclass(slots=True)
@@ -248,10 +217,10 @@ CONTROL_POLICIES: dict[str, CorsPolicy] = {
 @pytest.mark.parametrize("policy_name", sorted(CONTROL_POLICIES))
 def test_reference_server_passes_every_property(policy_name: str, transport: str) -> None:
     policy = CONTROL_POLICIES[policy_name]
-    if transport == "asgi":
-        target = InProcessTarget(asgi_app(policy))
-    else:
-        target = InProcessTarget(wsgi_app(policy), wsgi=True)
+    # WsgiTarget passes RAW_URI as real WSGI servers do, so /%70ublic stays /%70ublic.
+    target: Target = (
+        AsgiTarget(asgi_app(policy)) if transport == "asgi" else WsgiTarget(wsgi_app(policy))
+    )
     ctx = SuiteContext(
         target=target,
         policy=policy,
