@@ -8,6 +8,7 @@ responses, under each engine profile; where they disagree the grade says so (see
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from conformance import divergences as d
@@ -422,14 +423,7 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
 
 
 def _with(evidence: Evidence, summary: str) -> Evidence:
-    return Evidence(
-        summary=summary,
-        exchanges=evidence.exchanges,
-        browser_steps=evidence.browser_steps,
-        policy_steps=evidence.policy_steps,
-        profile=evidence.profile,
-        policy_rule=evidence.policy_rule,
-    )
+    return dataclasses.replace(evidence, summary=summary)
 
 
 def _show(value: bytes | None) -> str:
@@ -498,26 +492,13 @@ def vary_divergence(probes: Sequence[Exchange]) -> d.Divergence | None:
 
 
 def without_origin(wire: WireRequest) -> WireRequest:
-    return WireRequest(
-        is_preflight=wire.is_preflight,
-        method=wire.method,
-        url=wire.url,
-        headers=tuple((n, v) for n, v in wire.headers if n.lower() != b"origin"),
-        credentials=wire.credentials,
-        body=wire.body,
-    )
+    headers = tuple((n, v) for n, v in wire.headers if n.lower() != b"origin")
+    return dataclasses.replace(wire, headers=headers)
 
 
 def with_origin(wire: WireRequest, origin: bytes) -> WireRequest:
     stripped = without_origin(wire)
-    return WireRequest(
-        is_preflight=stripped.is_preflight,
-        method=stripped.method,
-        url=stripped.url,
-        headers=(*stripped.headers, (b"Origin", origin)),
-        credentials=stripped.credentials,
-        body=stripped.body,
-    )
+    return dataclasses.replace(stripped, headers=(*stripped.headers, (b"Origin", origin)))
 
 
 def blocked_reason(result: FetchResult) -> str:
