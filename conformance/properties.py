@@ -24,7 +24,7 @@ from conformance.context import SuiteContext
 from conformance.divergences import Evidence, Exchange
 from conformance.exchange import run_fetch, send_raw
 from conformance.outcomes import NotApplicable, TimeBudgetExhausted
-from conformance.targets import AsgiTarget, WsgiTarget
+from conformance.targets import AsgiTarget, Target, WsgiTarget
 from reference.browser import needs_preflight, simulate_fetch
 from reference.headers import get, strip_ows
 from reference.origins import Origin, parse_serialized_origin, parse_url
@@ -202,14 +202,25 @@ def header_grammar(ctx: SuiteContext) -> Check:
 
 
 # -- Vary, differential --------------------------------------------------------------------------
-def _actual_wire(request: BrowserRequest) -> WireRequest | None:
+def actual_wire(request: BrowserRequest) -> WireRequest | None:
     """The actual request a browser sends for a simple request (no preflight)."""
     simulation = simulate_fetch(request)
     try:
         wire = next(simulation)
     except StopIteration:
         return None
+    finally:
+        simulation.close()
     return None if wire.is_preflight else wire
+
+
+def vary_probes(target: Target, wire: WireRequest, other_origin: bytes) -> list[Exchange]:
+    """The same request as sent, from ``other_origin``, and with no Origin."""
+    return [
+        send_raw(target, wire),
+        send_raw(target, compare.with_origin(wire, other_origin)),
+        send_raw(target, compare.without_origin(wire)),
+    ]
 
 
 def vary_origin(ctx: SuiteContext) -> Check:
@@ -217,15 +228,10 @@ def vary_origin(ctx: SuiteContext) -> Check:
 
     @_given(ctx, _requests(ctx).filter(lambda r: not needs_preflight(r)), others)
     def vary_origin(request: BrowserRequest, other: Origin) -> None:
-        wire = _actual_wire(request)
+        wire = actual_wire(request)
         if wire is None or get(wire.headers, b"origin") is None:
             return
-        other_origin = other.serialize().encode()
-        probes = [
-            send_raw(ctx.target, wire),
-            send_raw(ctx.target, compare.with_origin(wire, other_origin)),
-            send_raw(ctx.target, compare.without_origin(wire)),
-        ]
+        probes = vary_probes(ctx.target, wire, other.serialize().encode())
         ctx.cases_sent += 3
         div = compare.vary_divergence(probes)
         if div is not None:
@@ -241,7 +247,7 @@ def no_origin_requests(ctx: SuiteContext) -> Check:
         _allowed_origins(ctx),
     )
     def no_origin_requests(request: BrowserRequest, origin: Origin) -> None:
-        wire = _actual_wire(replace(request, origin=origin, headers=()))
+        wire = actual_wire(replace(request, origin=origin, headers=()))
         if wire is None:
             return
         with_origin = send_raw(ctx.target, wire)
