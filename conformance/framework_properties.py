@@ -38,7 +38,14 @@ from conformance.frameworks import (
     supports_paths,
 )
 from conformance.outcomes import NotApplicable
-from conformance.properties import Check, _given, _hostile_grant, actual_wire, found, vary_probes
+from conformance.properties import (
+    Check,
+    actual_wire,
+    found,
+    hostile_grant,
+    suite_given,
+    vary_probes,
+)
 from conformance.targets import AsgiTarget, Target, WsgiTarget
 from reference.browser import needs_preflight
 from reference.headers import get
@@ -218,7 +225,7 @@ def framework_configurations(
             return False
         return not (skip_encoded and policy.paths and "%" in _path(request))
 
-    @_given(ctx, policies(allow_paths=supports_paths(adapter)), st.data())
+    @suite_given(ctx, policies(allow_paths=supports_paths(adapter)), st.data())
     def check(policy: CorsPolicy, data: st.DataObject) -> None:
         try:
             configuration = adapter.configuration(policy)
@@ -282,7 +289,7 @@ def framework_configurations(
                     ),
                 )
             probe_ctx = SuiteContext(target=target, policy=policy, paths=ctx.paths)
-            keep(example, _hostile_grant(probe_ctx, wire, exchange))
+            keep(example, hostile_grant(probe_ctx, wire, exchange))
         if example.found:
             worst = min(example.found, key=lambda div: div.grade.rank)
             worst.evidence.extra["framework"] = session.name

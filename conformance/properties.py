@@ -67,7 +67,7 @@ def found(ctx: SuiteContext, div: d.Divergence) -> d.Divergence:
     return out
 
 
-def _given(ctx: SuiteContext, *strategies: st.SearchStrategy[object]) -> Callable[..., Check]:
+def suite_given(ctx: SuiteContext, *strategies: st.SearchStrategy[object]) -> Callable[..., Check]:
     def wrap(fn: Callable[..., None]) -> Check:
         @functools.wraps(fn)
         def body(*args: object, **kwargs: object) -> None:
@@ -134,7 +134,7 @@ def _decision(ctx: SuiteContext, request: BrowserRequest) -> None:
 
 # -- decision properties -----------------------------------------------------------------------
 def simple_requests(ctx: SuiteContext) -> Check:
-    @_given(ctx, _requests(ctx).filter(lambda r: not needs_preflight(r)))
+    @suite_given(ctx, _requests(ctx).filter(lambda r: not needs_preflight(r)))
     def simple_requests(request: BrowserRequest) -> None:
         _decision(ctx, request)
 
@@ -142,7 +142,7 @@ def simple_requests(ctx: SuiteContext) -> Check:
 
 
 def preflighted_requests(ctx: SuiteContext) -> Check:
-    @_given(ctx, _requests(ctx).filter(needs_preflight))
+    @suite_given(ctx, _requests(ctx).filter(needs_preflight))
     def preflighted_requests(request: BrowserRequest) -> None:
         # Also "a granted preflight implies a granted actual request": judge() reports a
         # passed preflight followed by a failed actual request as its own kind.
@@ -152,7 +152,7 @@ def preflighted_requests(ctx: SuiteContext) -> Check:
 
 
 def credentials_modes(ctx: SuiteContext) -> Check:
-    @_given(ctx, _requests(ctx))
+    @suite_given(ctx, _requests(ctx))
     def credentials_modes(request: BrowserRequest) -> None:
         for mode in (CredentialsMode.OMIT, CredentialsMode.SAME_ORIGIN, CredentialsMode.INCLUDE):
             for cookie in (None, b"session=cors-conformance"):
@@ -163,7 +163,7 @@ def credentials_modes(ctx: SuiteContext) -> Check:
 
 
 def exposed_headers(ctx: SuiteContext) -> Check:
-    @_given(ctx, _requests(ctx), _allowed_origins(ctx))
+    @suite_given(ctx, _requests(ctx), _allowed_origins(ctx))
     def exposed_headers(request: BrowserRequest, origin: Origin) -> None:
         variant = replace(request, origin=origin)  # an origin the policy allows, mostly
         exchange = _fetch(ctx, variant)
@@ -176,7 +176,7 @@ def exposed_headers(ctx: SuiteContext) -> Check:
 
 # -- response hygiene (non-strict) -------------------------------------------------------------
 def _hygiene(ctx: SuiteContext, kinds: tuple[type[d.Divergence], ...], name: str) -> Check:
-    @_given(ctx, _requests(ctx))
+    @suite_given(ctx, _requests(ctx))
     def check(request: BrowserRequest) -> None:
         exchange = _fetch(ctx, request)
         if not compare.is_cross_origin(exchange):
@@ -226,7 +226,7 @@ def vary_probes(target: Target, wire: WireRequest, other_origin: bytes) -> list[
 def vary_origin(ctx: SuiteContext) -> Check:
     others = st.one_of(_allowed_origins(ctx), near_miss_origins(ctx.policy))
 
-    @_given(ctx, _requests(ctx).filter(lambda r: not needs_preflight(r)), others)
+    @suite_given(ctx, _requests(ctx).filter(lambda r: not needs_preflight(r)), others)
     def vary_origin(request: BrowserRequest, other: Origin) -> None:
         wire = actual_wire(request)
         if wire is None or get(wire.headers, b"origin") is None:
@@ -241,7 +241,7 @@ def vary_origin(ctx: SuiteContext) -> Check:
 
 
 def no_origin_requests(ctx: SuiteContext) -> Check:
-    @_given(
+    @suite_given(
         ctx,
         _requests(ctx).filter(lambda r: r.method.upper() in ("GET", "HEAD")),
         _allowed_origins(ctx),
@@ -274,7 +274,7 @@ def no_origin_requests(ctx: SuiteContext) -> Check:
 
 
 # -- state ---------------------------------------------------------------------------------------
-def _decision_key(exchange: Exchange) -> str:
+def decision_key(exchange: Exchange) -> str:
     if exchange.result is None:
         return "preflight passed; actual request not sent"
     verdict = exchange.result.verdict
@@ -292,7 +292,7 @@ def _consistency(
     insecure: type[d.Divergence],
     what: str,
 ) -> None:
-    if _decision_key(first) == _decision_key(again):
+    if decision_key(first) == decision_key(again):
         return
     grants = [compare.judge(ctx.policy, ex) for ex in (first, again)]
     cls = insecure if any(g is not None and g.grade is d.Grade.INSECURE for g in grants) else plain
@@ -300,7 +300,7 @@ def _consistency(
         ctx,
         cls(
             Evidence(
-                summary=f"{what}: {_decision_key(first)} then {_decision_key(again)}",
+                summary=f"{what}: {decision_key(first)} then {decision_key(again)}",
                 exchanges=(first, again),
             ),
             reason="decision",
@@ -309,7 +309,7 @@ def _consistency(
 
 
 def history_independence(ctx: SuiteContext) -> Check:
-    @_given(ctx, _requests(ctx), st.lists(_requests(ctx), min_size=1, max_size=4))
+    @suite_given(ctx, _requests(ctx), st.lists(_requests(ctx), min_size=1, max_size=4))
     def history_independence(request: BrowserRequest, others: list[BrowserRequest]) -> None:
         first = _fetch(ctx, request)
         for other in others:
@@ -328,7 +328,7 @@ def history_independence(ctx: SuiteContext) -> Check:
 
 
 def determinism(ctx: SuiteContext) -> Check:
-    @_given(ctx, _requests(ctx))
+    @suite_given(ctx, _requests(ctx))
     def determinism(request: BrowserRequest) -> None:
         first = _fetch(ctx, request)
         again = _fetch(ctx, request)
@@ -346,7 +346,7 @@ def determinism(ctx: SuiteContext) -> Check:
 
 # -- hostile input (robustness) -------------------------------------------------------------------
 def hostile_input(ctx: SuiteContext) -> Check:
-    @_given(
+    @suite_given(
         ctx,
         hostile_requests(policy=ctx.policy, base_url=ctx.target.base_url, paths=ctx.paths),
     )
@@ -365,14 +365,14 @@ def hostile_input(ctx: SuiteContext) -> Check:
                     reason=f"{response.status // 100}xx",
                 ),
             )
-        grant = _hostile_grant(ctx, wire, exchange)
+        grant = hostile_grant(ctx, wire, exchange)
         if grant is not None:
             raise found(ctx, grant)
 
     return hostile_input
 
 
-def _hostile_grant(ctx: SuiteContext, wire: WireRequest, exchange: Exchange) -> d.Divergence | None:
+def hostile_grant(ctx: SuiteContext, wire: WireRequest, exchange: Exchange) -> d.Divergence | None:
     origins = [v for n, v in wire.headers if n.lower() == b"origin"]
     if len(origins) != 1:
         return None

@@ -189,11 +189,11 @@ def _consistency(target: Target, policy: CorsPolicy, record: Record) -> d.Diverg
     """The same request, again and again: any change of decision still diverges. For the
     history kinds this is only part of the story: the requests sent in between are not in the
     record, so a decision that never changes here is reported as not reproduced."""
-    from conformance.properties import _decision_key
+    from conformance.properties import decision_key
 
     request = _request_of(record, target.base_url)
     exchanges = [run_fetch(target, request) for _ in range(DETERMINISM_ATTEMPTS)]
-    keys = [_decision_key(exchange) for exchange in exchanges]
+    keys = [decision_key(exchange) for exchange in exchanges]
     for first, again, key_a, key_b in zip(exchanges, exchanges[1:], keys, keys[1:], strict=False):
         if key_a != key_b:
             grants = [compare.judge(policy, ex) for ex in (first, again)]
@@ -226,7 +226,7 @@ def _context(target: Target, policy: CorsPolicy, record: Record) -> SuiteContext
 
 
 def _hostile(target: Target, policy: CorsPolicy, record: Record) -> d.Divergence | None:
-    from conformance.properties import _hostile_grant
+    from conformance.properties import hostile_grant
 
     wire = _wires_of(record, target.base_url)[0]
     exchange = send_raw(target, wire)
@@ -238,7 +238,7 @@ def _hostile(target: Target, policy: CorsPolicy, record: Record) -> d.Divergence
                 reason=f"{status // 100}xx",
             )
         return None
-    return _hostile_grant(_context(target, policy, record), wire, exchange)
+    return hostile_grant(_context(target, policy, record), wire, exchange)
 
 
 def _scaling(target: Target, policy: CorsPolicy, record: Record) -> d.Divergence | None:
