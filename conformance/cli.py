@@ -152,6 +152,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     baseline.add_argument("--expires", metavar="YYYY-MM-DD", help="expiry date of every entry")
 
+    for name, help_text in (
+        ("matrix", "run every framework adapter and regenerate reports/matrix/ (see --help)"),
+        ("frameworks", "list the framework adapters, or read an app's CORS configuration back"),
+    ):
+        delegated = sub.add_parser(name, help=help_text, add_help=False)
+        delegated.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
     report = sub.add_parser("report", help="render every report format again from results.json")
     report.add_argument("results", help="a run's results.json")
     report.add_argument(
@@ -160,9 +167,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DELEGATED = ("matrix", "frameworks")
+"""Subcommands with their own parser (``conformance.matrix``, ``conformance.frameworks``): every
+argument after the name is theirs, ``--help`` included."""
+
+
+def _split_delegated(argv: Sequence[str]) -> tuple[list[str], list[str]] | None:
+    for index, arg in enumerate(argv):
+        if arg in _DELEGATED:
+            return list(argv[: index + 1]), list(argv[index + 1 :])
+        if not arg.startswith("-"):
+            return None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    split = _split_delegated(argv)
+    if split is not None:
+        args = parser.parse_args(split[0])
+        args.rest = split[1]
+    else:
+        args = parser.parse_args(argv)
     from conformance.interrupts import interrupt_on_sigterm
 
     interrupt_on_sigterm()
@@ -179,6 +206,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _baseline(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "matrix":
+            from conformance import matrix
+
+            return matrix.main(args.rest, prog="cors-conformance matrix")
+        if args.command == "frameworks":
+            from conformance import frameworks
+
+            return frameworks.main(args.rest, prog="cors-conformance frameworks")
         return _lint(args)
     except UsageError as exc:
         print(f"cors-conformance: error: {exc}", file=sys.stderr)

@@ -7,9 +7,9 @@
 * without, ``framework_configurations`` (:mod:`conformance.framework_properties`) generates
   policies with Hypothesis as well as requests, so one run explores the configuration space.
 
-``python -m conformance.frameworks list`` prints the adapters with the versions installed;
-``python -m conformance.frameworks read-policy NAME MODULE:ATTR`` prints, as a policy file, the
-policy an existing app's CORS configuration means.
+``cors-conformance frameworks list`` (also ``python -m conformance.frameworks list``) prints the
+adapters with the versions installed; ``cors-conformance frameworks read-policy NAME SOURCE``
+prints, as a policy file, the policy an existing app's CORS configuration means.
 """
 
 from __future__ import annotations
@@ -182,11 +182,11 @@ def read_policy(name: str, source: Any) -> CorsPolicy:
     return cast(CorsPolicy, reader(source))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     from conformance.targets import load_app
     from reference.policy_file import dump_policy
 
-    parser = argparse.ArgumentParser(prog="python -m conformance.frameworks")
+    parser = argparse.ArgumentParser(prog=prog or "python -m conformance.frameworks")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="the adapters and the versions installed")
     read = sub.add_parser(

@@ -1,9 +1,11 @@
 """The conformance matrix: every framework adapter, run with a fixed seed and a modest profile,
 one results file per implementation and version, and an index in the style of cache-tests.fyi.
 
-    python -m conformance.matrix                  # run every framework, then render
-    python -m conformance.matrix --frameworks starlette flask-cors
-    python -m conformance.matrix --render-only    # re-render from reports/matrix/results/
+    cors-conformance matrix                  # run every framework, then render
+    cors-conformance matrix --frameworks starlette flask-cors
+    cors-conformance matrix --render-only    # re-render from reports/matrix/results/
+
+(``python -m conformance.matrix`` is the same command.)
 
 For each framework, ``framework_configurations`` (:mod:`conformance.framework_properties`) runs
 once per spec area (so a frequent finding in one area cannot hide a rarer one in another),
@@ -325,7 +327,7 @@ def render_markdown(documents: list[dict[str, Any]]) -> str:
         "found, linking to its reproduction. Policies are generated with Hypothesis as well as",
         "requests (`framework_configurations`); policies a framework cannot express are skipped,",
         "not failed (see *What each framework cannot express*). Regenerate with",
-        "`python -m conformance.matrix` (see [README.md](README.md)).",
+        "`cors-conformance matrix` (see [README.md](README.md)).",
         "",
         "Grades: **insecure** (a browser lets script read what the policy forbids),",
         "**dysfunctional** (a browser blocks what the policy allows), **non-strict** (no effect in",
@@ -464,7 +466,7 @@ tr.area th {{ background: #eee; text-align: left; }}
 <p>Each column is a CORS implementation, each row a check grouped by spec area. A cell is a pass
 (&#10003;) or the grade of the divergence found, linking to its reproduction. Policies are
 generated as well as requests; policies a framework cannot express are skipped, not failed.
-Regenerate with <code>python -m conformance.matrix</code>.</p>
+Regenerate with <code>cors-conformance matrix</code>.</p>
 <p>{legend}</p>
 <table>
 <thead><tr><th>check</th>{head}</tr></thead>
@@ -558,15 +560,38 @@ def render(documents: list[dict[str, Any]]) -> None:
 # -- the command ----------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     from conformance.frameworks import FRAMEWORKS
 
-    parser = argparse.ArgumentParser(prog="python -m conformance.matrix", description=__doc__)
-    parser.add_argument("--frameworks", nargs="+", metavar="NAME", choices=sorted(FRAMEWORKS))
-    parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--max-examples", type=int, default=MAX_EXAMPLES)
-    parser.add_argument("--jobs", type=int, default=JOBS)
-    parser.add_argument("--render-only", action="store_true")
+    parser = argparse.ArgumentParser(
+        prog=prog or "python -m conformance.matrix",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--frameworks",
+        nargs="+",
+        metavar="NAME",
+        choices=sorted(FRAMEWORKS),
+        help="run only these (default: every adapter); the others' committed results stay",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=SEED, help="Hypothesis seed (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        default=MAX_EXAMPLES,
+        help="policies generated per spec area (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=JOBS, help="frameworks run at once (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="only render the index and pages from reports/matrix/results/",
+    )
     parser.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:

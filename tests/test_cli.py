@@ -195,3 +195,32 @@ def test_the_time_budget_stops_the_run_and_says_so(tmp_path: Path) -> None:
     assert isinstance(outcomes, list)
     assert any(o["outcome"] == "time-budget" for o in outcomes)
     assert "time budget ran out" in result.stdout
+
+
+def test_frameworks_and_matrix_are_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.cli import main
+    from conformance.frameworks import FRAMEWORKS
+
+    assert main(["frameworks", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in FRAMEWORKS)
+    assert (
+        main(["frameworks", "read-policy", "fastapi", "conformance.examples.fastapi_docs:app"]) == 0
+    )
+    assert 'allow_methods = ["*"]' in capsys.readouterr().out
+    # every argument after the subcommand is the subcommand's, --help included
+    with pytest.raises(SystemExit) as exited:
+        main(["matrix", "--help"])
+    assert exited.value.code == 0
+    assert "cors-conformance matrix" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exited:
+        main(["matrix", "--frameworks", "no-such-framework"])
+    assert exited.value.code == 2
+    assert "no-such-framework" in capsys.readouterr().err
+
+
+def test_read_policy_of_an_unknown_source_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.cli import main
+
+    assert main(["frameworks", "read-policy", "starlette", "no_such_module:app"]) == 2
+    assert "no_such_module" in capsys.readouterr().err
