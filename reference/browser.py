@@ -22,8 +22,8 @@ from reference.cache import (
     PreflightCache,
     clear,
     header_name_cache_match,
+    max_age_of,
     method_cache_match,
-    parse_max_age,
     store,
 )
 from reference.grammar import is_token
@@ -60,6 +60,7 @@ ACAM = b"access-control-allow-methods"
 ACAH = b"access-control-allow-headers"
 ACEH = b"access-control-expose-headers"
 ACAPN = b"access-control-allow-private-network"
+ACMA = b"access-control-max-age"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,8 +89,7 @@ class Received:
 
     def __init__(self, response: RawResponse) -> None:
         self.status = response.status
-        self.headers: HeaderList = tuple((n, v.strip(b"\t ")) for n, v in response.headers)
-        self.index = HeaderIndex(self.headers)
+        self.headers, self.index = HeaderIndex.received(response.headers)
 
 
 def received(response: RawResponse) -> Received:
@@ -248,6 +248,14 @@ class _Fetch:
 
     def preflight_cached(self, unsafe: tuple[bytes, ...]) -> bool:
         # https://fetch.spec.whatwg.org/#concept-http-fetch step 4.1 (the preflight condition)
+        if not self.cache:
+            # Nothing can match: only a request that needs no cached permission (a safelisted
+            # method without the flag, no unsafe header: a private network preflight) passes.
+            return (
+                not unsafe
+                and is_cors_safelisted_method(self.method)
+                and not self.request.use_cors_preflight
+            )
         origin = self.serialized_origin()
         url = self.current_url.serialize()
         kwargs = {
@@ -406,7 +414,7 @@ class _Fetch:
                 anchors.CORS_PREFLIGHT_FETCH,
             )
         # Steps 7.8-7.11: max-age, then cache entries.
-        max_age = parse_max_age(response.headers, self.profile)
+        max_age = max_age_of(response.index.get_all(ACMA), self.profile)
         self.cached_max_age = max_age.seconds
         self.step(
             lambda: f"Access-Control-Max-Age: cached for {max_age.seconds} s ({max_age.note})",

@@ -7,8 +7,8 @@ top-level site, as a conformance run is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Sequence
+from typing import Final, NamedTuple
 
 from reference.grammar import DELTA_SECONDS
 from reference.headers import HeaderList, get_all, strip_ows
@@ -17,9 +17,11 @@ from reference.profiles import Profile, Quirk
 DEFAULT_MAX_AGE: Final = 5  # whatwg/fetch#990: absent or unparsable Max-Age caches for 5 s
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CacheEntry:
-    # https://fetch.spec.whatwg.org/#concept-cache
+class CacheEntry(NamedTuple):
+    """https://fetch.spec.whatwg.org/#concept-cache : one entry. The cache's values are named
+    tuples rather than frozen dataclasses: a preflight stores one entry per method and header
+    name, and building frozen dataclasses was most of a preflight verdict's cost."""
+
     serialized_origin: bytes
     url: str
     credentials: bool
@@ -28,22 +30,56 @@ class CacheEntry:
     expires_at: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+_Stored = tuple[bytes, str, bool, tuple[bytes, ...], tuple[bytes, ...], float]
+
+
 class PreflightCache:
-    entries: tuple[CacheEntry, ...] = ()
+    """The cache: an immutable value (operations return a new cache) whose :attr:`entries` are
+    those of https://fetch.spec.whatwg.org/#concept-cache.
+
+    :func:`store` records what a preflight granted and the entries are created (and matching
+    ones refreshed) when they are first read: most fetches never read the cache they leave
+    behind, and a preflight creates one entry per method and header name.
+    """
+
+    __slots__ = ("_entries", "_pending")
+
+    def __init__(self, entries: tuple[CacheEntry, ...] = (), *, pending: tuple[_Stored, ...] = ()):
+        self._entries = entries
+        self._pending = pending
+
+    @property
+    def entries(self) -> tuple[CacheEntry, ...]:
+        if self._pending:
+            entries = self._entries
+            for stored in self._pending:
+                entries = _create_entries(entries, stored)
+            self._entries, self._pending = entries, ()  # the same value, materialized once
+        return self._entries
+
+    def __bool__(self) -> bool:
+        return bool(self._entries or self._pending)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PreflightCache) and self.entries == other.entries
+
+    def __hash__(self) -> int:
+        return hash(self.entries)
+
+    def __repr__(self) -> str:
+        return f"PreflightCache(entries={self.entries!r})"
 
     def live(self, now: float) -> PreflightCache:
         """Entries whose max-age has not passed (the spec: they "must be removed")."""
-        if not self.entries:
+        if not self:
             return self
-        return PreflightCache(entries=tuple(e for e in self.entries if e.expires_at > now))
+        return PreflightCache(tuple(e for e in self.entries if e.expires_at > now))
 
 
 EMPTY_CACHE: Final = PreflightCache()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MaxAge:
+class MaxAge(NamedTuple):
     seconds: int  # how long the result is cached; 0 = not cached
     note: str
 
@@ -52,7 +88,12 @@ def parse_max_age(headers: HeaderList, profile: Profile) -> MaxAge:
     # https://fetch.spec.whatwg.org/#cors-preflight-fetch-0 step 7.8: "Let max-age be the result
     # of extracting header list values given `Access-Control-Max-Age` and response's header
     # list. If max-age is failure or null, then set max-age to 5."
-    values = [strip_ows(v) for v in get_all(headers, b"access-control-max-age")]
+    return max_age_of([strip_ows(v) for v in get_all(headers, b"access-control-max-age")], profile)
+
+
+def max_age_of(values: Sequence[bytes], profile: Profile) -> MaxAge:
+    """:func:`parse_max_age` given the (OWS-stripped) values of every `Access-Control-Max-Age`
+    line, as an indexed response already holds them."""
     if not values:
         return _capped(DEFAULT_MAX_AGE, "absent: the 5 s default", profile)
     if len(values) == 1 and DELTA_SECONDS.fullmatch(values[0]):
@@ -165,32 +206,23 @@ def store(
     # expire at once, so none is stored.
     if max_age <= 0:
         return cache
-    expires = now + max_age
-    fresh = [
-        CacheEntry(
-            serialized_origin=origin,
-            url=url,
-            credentials=include,
-            method=m,
-            header_name=None,
-            expires_at=expires,
-        )
-        for m in dict.fromkeys(methods)
-    ] + [
-        CacheEntry(
-            serialized_origin=origin,
-            url=url,
-            credentials=include,
-            method=None,
-            header_name=h,
-            expires_at=expires,
-        )
+    stored = (origin, url, include, methods, header_names, now + max_age)
+    return PreflightCache(cache._entries, pending=(*cache._pending, stored))
+
+
+def _create_entries(entries: tuple[CacheEntry, ...], stored: _Stored) -> tuple[CacheEntry, ...]:
+    """What :func:`store` means: an entry per method and per (lowercased) header name, each
+    replacing an entry with the same origin, URL, credentials and key."""
+    origin, url, include, methods, header_names, expires = stored
+    fresh = [CacheEntry(origin, url, include, m, None, expires) for m in dict.fromkeys(methods)]
+    fresh += [
+        CacheEntry(origin, url, include, None, h, expires)
         for h in dict.fromkeys(n.lower() for n in header_names)
     ]
     keys = {(e.method, e.header_name) for e in fresh}
     kept = tuple(
         e
-        for e in cache.entries
+        for e in entries
         if not (
             e.serialized_origin == origin
             and e.url == url
@@ -198,13 +230,13 @@ def store(
             and (e.method, e.header_name) in keys
         )
     )
-    return PreflightCache(entries=kept + tuple(fresh))
+    return kept + tuple(fresh)
 
 
 def clear(cache: PreflightCache, *, origin: bytes, url: str) -> PreflightCache:
     # https://fetch.spec.whatwg.org/#concept-cache-clear
+    if not cache:
+        return cache
     return PreflightCache(
-        entries=tuple(
-            e for e in cache.entries if not (e.serialized_origin == origin and e.url == url)
-        )
+        tuple(e for e in cache.entries if not (e.serialized_origin == origin and e.url == url))
     )

@@ -17,6 +17,10 @@ from typing import Final
 TCHARS: Final = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 TOKEN_PATTERN: Final = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 TOKEN: Final = re.compile(TOKEN_PATTERN)
+# #token = [ token ] *( OWS "," OWS [ token ] ) (RFC 9110 §5.6.1, empty elements allowed)
+TOKEN_LIST: Final = re.compile(
+    rb"[\t ]*(?:" + TOKEN_PATTERN + rb")?[\t ]*(?:,[\t ]*(?:" + TOKEN_PATTERN + rb")?[\t ]*)*"
+)
 
 # Fetch §2.2: HTTP tab or space (OWS) and HTTP whitespace.
 OWS_BYTES: Final = b"\t "

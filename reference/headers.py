@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import Final
 
-from reference.grammar import HTTP_WHITESPACE_BYTES, OWS_BYTES, is_token
+from reference.grammar import HTTP_WHITESPACE_BYTES, OWS_BYTES, TOKEN_LIST
 
 Header = tuple[bytes, bytes]
 
@@ -85,16 +85,11 @@ def get_all(headers: HeaderList, name: bytes) -> tuple[bytes, ...]:
 
 
 def split_list(value: bytes) -> tuple[bytes, ...] | _Failure:
-    """RFC 9110 ``#token`` list: split on commas, trim OWS, drop empties, every element a token."""
-    elements: list[bytes] = []
-    for raw in value.split(b","):
-        element = strip_ows(raw)
-        if not element:
-            continue
-        if not is_token(element):
-            return FAILURE
-        elements.append(element)
-    return tuple(elements)
+    """RFC 9110 ``#token`` list: split on commas, trim OWS, drop empties, every element a token
+    (checked with one match of the whole value against :data:`~reference.grammar.TOKEN_LIST`)."""
+    if TOKEN_LIST.fullmatch(value) is None:
+        return FAILURE
+    return tuple(element for raw in value.split(b",") if (element := raw.strip(OWS_BYTES)))
 
 
 def extract_header_list_values(headers: HeaderList, name: bytes) -> ParsedList:
@@ -137,6 +132,26 @@ class HeaderIndex:
         for name, value in headers:
             index.setdefault(name.lower(), []).append(value)
         self._index = index
+
+    @classmethod
+    def received(cls, raw: HeaderList) -> tuple[HeaderList, HeaderIndex]:
+        """A received header list with each value's leading and trailing OWS removed (what the
+        HTTP layer hands to Fetch), and its index, built in one pass."""
+        headers: list[tuple[bytes, bytes]] = []
+        index: dict[bytes, list[bytes]] = {}
+        for name, raw_value in raw:
+            value = raw_value.strip(OWS_BYTES)
+            headers.append((name, value))
+            key = name.lower()
+            values = index.get(key)
+            if values is None:
+                index[key] = [value]
+            else:
+                values.append(value)
+        built = cls.__new__(cls)
+        built.headers = stripped = tuple(headers)
+        built._index = index
+        return stripped, built
 
     def get(self, name: bytes) -> bytes | None:
         # https://fetch.spec.whatwg.org/#concept-header-list-get

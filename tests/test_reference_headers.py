@@ -6,7 +6,10 @@ Header lists are ordered byte pairs; names compare ASCII-case-insensitively, val
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from reference.grammar import is_token
 from reference.headers import (
     FAILURE,
     HeaderIndex,
@@ -17,6 +20,7 @@ from reference.headers import (
     get_all,
     header_list,
     header_names,
+    split_list,
 )
 
 
@@ -119,3 +123,28 @@ def test_header_index_names_are_those_of_header_names() -> None:
     empty = HeaderIndex(())
     assert (empty.names(), empty.get(b"vary"), empty.get_all(b"vary")) == ((), None, ())
     assert empty.extract(b"vary") is None
+
+
+def _split_list_element_by_element(value: bytes) -> tuple[bytes, ...] | object:
+    """The #token list rule read literally: split on commas, trim OWS, drop empties, each
+    element a token. ``split_list`` checks the whole value with one regular expression."""
+    elements = []
+    for raw in value.split(b","):
+        element = raw.strip(b"\t ")
+        if not element:
+            continue
+        if not is_token(element):
+            return FAILURE
+        elements.append(element)
+    return tuple(elements)
+
+
+@given(
+    st.binary(max_size=40)
+    | st.lists(
+        st.sampled_from([b"a", b"GET", b",", b" ", b"\t", b"*", b"\r", b"x-y", b"\x80", b"@"]),
+        max_size=12,
+    ).map(b"".join)
+)
+def test_split_list_is_the_list_rule_read_literally(value: bytes) -> None:
+    assert split_list(value) == _split_list_element_by_element(value)

@@ -128,3 +128,26 @@ def test_expose_headers_empty_line_voids_the_list() -> None:
         verdict = browser_verdict(request, [response], profile=profile).verdict
         assert isinstance(verdict, Allowed)
         assert verdict.visible_header_names == visible
+
+
+def test_the_cache_is_a_value_whether_or_not_its_entries_were_read() -> None:
+    from reference.cache import EMPTY_CACHE, PreflightCache, store
+
+    def granted() -> PreflightCache:
+        return store(
+            EMPTY_CACHE,
+            origin=b"https://app.example",
+            url="https://api.example/",
+            include=False,
+            methods=(b"PUT", b"PUT"),
+            header_names=(b"X-A",),
+            max_age=60,
+            now=0.0,
+        )
+
+    read, unread = granted(), granted()
+    assert [(e.method, e.header_name) for e in read.entries] == [(b"PUT", None), (None, b"x-a")]
+    assert read == unread and hash(read) == hash(unread)
+    assert "x-a" in repr(unread)
+    assert read != EMPTY_CACHE and not EMPTY_CACHE
+    assert read.live(61.0) == EMPTY_CACHE
