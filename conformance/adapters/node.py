@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import json
 import queue
+import re
 import shutil
 import subprocess
 import threading
@@ -23,6 +24,7 @@ import httpx
 from conformance.outcomes import SetupError
 from conformance.servers.reference import demo_response
 from conformance.targets import Target, UrlTarget
+from reference.policy import CorsPolicy, PathRule
 
 NODE_DIR: Final = Path(__file__).resolve().parent.parent / "node"
 SERVER: Final = NODE_DIR / "server.mjs"
@@ -71,6 +73,45 @@ spellings included, with a 400 before the framework sees the request; requests w
 methods are skipped for Node.js adapters (``ROUTED_METHODS``)."""
 STARTUP_TIMEOUT: Final = 20.0
 CONFIGURE_TIMEOUT: Final = 20.0
+
+
+_DECODE_URI_KEEPS: Final = frozenset(b";/?:@&=+$,#%")
+"""The bytes whose escapes JavaScript's ``decodeURI`` leaves encoded (``%25`` too, as Fastify's
+router and Hono keep it)."""
+_ESCAPE: Final = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def decoded_escapes(path: str) -> list[str]:
+    """The percent-escapes in ``path`` that ``decodeURI`` decodes: the escapes Fastify's router
+    (find-my-way) and Hono's router decode before matching a request path against routes, so a
+    route cannot tell the raw ``/p%41`` from ``/pA``."""
+    return [
+        match.group(0)
+        for match in _ESCAPE.finditer(path)
+        if int(match.group(1), 16) not in _DECODE_URI_KEEPS
+    ]
+
+
+def applying_tables(policy: CorsPolicy) -> tuple[list[tuple[int, PathRule]], bool]:
+    """The ``[[paths]]`` tables that apply to some path, with their index in
+    ``policy.resolved``, in declaration order; and whether the top level applies to some path.
+
+    A table never applies when an earlier prefix table matches every path it does: a prefix
+    table matching a later table's prefix matches every path below it too (prefixes match
+    segment-wise), and ``/`` matches every path (so then nothing after it applies, nor the top
+    level). Leaving those out keeps "the first matching table wins" under a router that picks
+    the most specific route, and keeps what never applies from being refused."""
+    kept: list[tuple[int, PathRule]] = []
+    earlier: list[PathRule] = []
+    for index, rule in enumerate(policy.paths, start=1):
+        if any(e.prefix in ("", "/") for e in earlier):
+            return kept, False
+        if rule.prefix is not None and any(e.matches(rule.prefix or "/") for e in earlier):
+            continue
+        kept.append((index, rule))
+        if rule.prefix is not None:
+            earlier.append(rule)
+    return kept, not any(e.prefix in ("", "/") for e in earlier)
 
 
 def node_version() -> str:

@@ -67,18 +67,28 @@ const builders = {
     const { default: Fastify } = await import('fastify')
     const { default: cors } = await import('@fastify/cors')
     const app = Fastify({ logger: false })
-    await app.register(cors, revive(config.options))
-    // @fastify/cors registers OPTIONS *; HEAD comes with GET (exposeHeadRoutes).
-    app.route({
-      method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      url: '*',
-      handler (request, reply) {
-        const answer = demoFor(config.demo, request.method, request.raw.url)
-        reply.code(answer.status)
-        for (const [name, value] of answer.headers) reply.header(name, value)
-        reply.send(answer.body)
-      }
-    })
+    function handler (request, reply) {
+      const answer = demoFor(config.demo, request.method, request.raw.url)
+      reply.code(answer.status)
+      for (const [name, value] of answer.headers) reply.header(name, value)
+      reply.send(answer.body)
+    }
+    // One encapsulated context per scope ([[paths]] tables, then the top level): its
+    // @fastify/cors (an onRequest hook and an `OPTIONS <prefix>*` route) applies only to the
+    // routes registered in it. HEAD comes with GET (exposeHeadRoutes).
+    for (const scope of config.scopes) {
+      await app.register(async (child) => {
+        await child.register(cors, revive(scope.options))
+        for (const url of scope.routes) {
+          child.route({
+            method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+            url,
+            prefixTrailingSlash: 'no-slash', // url '/' is the prefix alone
+            handler
+          })
+        }
+      }, scope.prefix ? { prefix: scope.prefix } : {})
+    }
     await app.ready()
     return (req, res) => app.routing(req, res)
   },
@@ -102,15 +112,25 @@ const builders = {
     const { cors } = await import('hono/cors')
     const { getRequestListener } = await import('@hono/node-server')
     const app = new Hono()
-    app.use('*', cors(revive(config.options)))
-    app.all('*', (c) => {
+    function handler (c) {
       const url = new URL(c.req.url)
       const answer = demoFor(config.demo, c.req.method, url.pathname)
       return new Response(answer.body === '' ? null : answer.body, {
         status: answer.status,
         headers: answer.headers
       })
-    })
+    }
+    // One sub-app per [[paths]] table, grouped under its mount path, then the top level on the
+    // app itself ('*'), in order: Hono runs what matches in registration order, and each group's
+    // handler answers after its own cors (which answers a preflight itself), so what was
+    // registered later never runs.
+    for (const scope of config.scopes) {
+      const group = scope.mount === null ? app : new Hono()
+      const middleware = cors(revive(scope.options))
+      for (const path of scope.paths) group.use(path, middleware)
+      for (const path of scope.paths) group.all(path, handler)
+      if (group !== app) app.route(scope.mount, group)
+    }
     return getRequestListener(app.fetch)
   }
 }
