@@ -33,8 +33,8 @@ from conformance.divergences import Divergence, Evidence, Exchange
 from conformance.exchange import run_fetch, send_raw
 from conformance.frameworks import (
     FrameworkSession,
-    decodes_paths,
     routed_methods,
+    routes_elsewhere,
     supports_paths,
 )
 from conformance.outcomes import NotApplicable
@@ -209,7 +209,7 @@ def framework_configurations(
     areas (all by default)."""
     adapter = session.adapter
     methods = routed_methods(adapter)
-    skip_encoded = decodes_paths(adapter)
+    elsewhere = routes_elsewhere(adapter)
     wanted: Callable[[Divergence], bool] = (
         (lambda _div: True) if areas is None else (lambda div: area_of(div) in areas)
     )
@@ -223,7 +223,7 @@ def framework_configurations(
             return False
         if over_the_wire(target) and not _parser_safe(request):
             return False
-        return not (skip_encoded and policy.paths and "%" in _path(request))
+        return not elsewhere(policy, _path(request))
 
     @suite_given(ctx, policies(allow_paths=supports_paths(adapter)), st.data())
     def check(policy: CorsPolicy, data: st.DataObject) -> None:
@@ -267,7 +267,7 @@ def framework_configurations(
             wire = data.draw(hostile, label=f"hostile request {index + 1}")
             if methods is not None and wire.method.decode("latin-1") not in methods:
                 continue
-            if skip_encoded and policy.paths and "%" in (urlsplit(wire.url).path or "/"):
+            if elsewhere(policy, urlsplit(wire.url).path or "/"):
                 ctx.not_applicable += 1
                 continue
             try:

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
+from urllib.parse import unquote
 
 from conformance.adapters import Inexpressible
 from conformance.outcomes import UsageError
@@ -99,15 +101,57 @@ def adapter(name: str) -> Adapter:
 def supports_paths(adapter: Adapter) -> bool:
     """Whether the adapter maps ``[[paths]]`` tables at all (else policies are generated without
     them: the middleware is app-wide)."""
-    return bool(
-        getattr(adapter, "SUPPORTS_PATHS", False) or getattr(adapter, "DECODES_PATHS", False)
+    return any(
+        getattr(adapter, flag, False) for flag in ("SUPPORTS_PATHS", "DECODES_PATHS", "FOLDS_CASE")
     )
 
 
 def decodes_paths(adapter: Adapter) -> bool:
     """Whether the framework matches ``[[paths]]`` on the percent-decoded path (the policy matches
-    the raw one): percent-encoded request paths are then skipped for policies with paths."""
+    the raw one)."""
     return bool(getattr(adapter, "DECODES_PATHS", False))
+
+
+def folds_case(adapter: Adapter) -> bool:
+    """Whether the framework's router matches paths case-insensitively (the policy's tables are
+    case-sensitive)."""
+    return bool(getattr(adapter, "FOLDS_CASE", False))
+
+
+def routes_elsewhere(adapter: Adapter) -> Callable[[CorsPolicy, str], bool]:
+    """``(policy, raw path) -> bool``: whether the framework's router, which may decode the path
+    or fold its case before matching (:func:`decodes_paths`, :func:`folds_case`), puts the path
+    under another ``[[paths]]`` table than the policy does on the raw path.
+
+    Such a request is the router's business, not the CORS middleware's: the application serves
+    ``/%70ublic`` or ``/PUBLIC`` from the ``/public`` route, with that route's configuration. The
+    suite skips it (not applicable) instead of reporting the router as a CORS divergence.
+    """
+    decode, fold = decodes_paths(adapter), folds_case(adapter)
+
+    def table(policy: CorsPolicy, path: str, *, routed: bool) -> int | None:
+        if routed and decode:
+            path = unquote(path)
+        for index, rule in enumerate(policy.paths):
+            if not (routed and fold):
+                hit = rule.matches(path)
+            elif rule.pattern is not None:
+                hit = re.fullmatch(rule.pattern, path, re.IGNORECASE) is not None
+            else:
+                prefix, lowered = (rule.prefix or "").lower(), path.lower()
+                hit = lowered == prefix or lowered.startswith(
+                    prefix if prefix.endswith("/") else prefix + "/"
+                )
+            if hit:
+                return index
+        return None
+
+    def elsewhere(policy: CorsPolicy, path: str) -> bool:
+        if not policy.paths or not (decode or fold):
+            return False
+        return table(policy, path, routed=False) != table(policy, path, routed=True)
+
+    return elsewhere
 
 
 def routed_methods(adapter: Adapter) -> frozenset[str] | None:

@@ -327,3 +327,31 @@ def test_matrix_renders_cells_with_links_and_passes() -> None:
     assert "| pass |" in markdown
     assert "`max_age` 2" in markdown
     assert 'href="frameworks/starlette.md#d-abc123"' in render_html([document])
+
+
+def test_paths_the_router_puts_under_another_table_are_skipped() -> None:
+    from types import SimpleNamespace
+
+    from conformance.frameworks import routes_elsewhere
+    from reference.policy import PathRule, PolicyRules
+
+    policy = CorsPolicy(
+        allow_origins=(ALLOWED,),
+        paths=(
+            PathRule(prefix="/public", rules=PolicyRules(allow_origins=("*",))),
+            PathRule(pattern="/API/[a-z]+", rules=PolicyRules(allow_credentials=True)),
+        ),
+    )
+    raw = routes_elsewhere(SimpleNamespace(SUPPORTS_PATHS=True))
+    decoding = routes_elsewhere(SimpleNamespace(DECODES_PATHS=True))
+    folding = routes_elsewhere(SimpleNamespace(FOLDS_CASE=True))
+    assert not raw(policy, "/%70ublic/x")
+    assert not raw(policy, "/PUBLIC")
+    assert decoding(policy, "/%70ublic/x")  # decoded: /public/x
+    assert not decoding(policy, "/api/it%65ms")  # no table either way: judged
+    assert not decoding(policy, "/PUBLIC")
+    assert folding(policy, "/PUBLIC/x")
+    assert folding(policy, "/api/items")
+    assert not folding(policy, "/public/x")
+    assert not folding(policy, "/other")
+    assert not folding(CorsPolicy(allow_origins=(ALLOWED,)), "/PUBLIC")  # no tables

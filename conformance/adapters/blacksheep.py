@@ -13,9 +13,11 @@ table's never applies and gets no routes, and a table after a more specific one 
 matched after it. A table whose prefix is ``/`` applies to every path: it becomes the default
 policy, and what follows it is never reached.
 
-BlackSheep matches routes case-insensitively (``/PUBLIC/x`` is the ``/public`` table's route),
-where the policy's prefixes are case-sensitive; no configuration changes that, so it is left for
-the suite to find.
+BlackSheep matches routes case-insensitively: ``/PUBLIC/x`` is served by the ``/public`` route,
+with that route's CORS policy (:data:`FOLDS_CASE`). The policy's prefixes are case-sensitive, but
+what the application serves at ``/PUBLIC/x`` *is* the ``/public`` resource, so the suite skips
+requests whose table the router's case folding changes, as it skips percent-encoded paths for
+routers that decode them (:func:`conformance.frameworks.routes_elsewhere`).
 
 What it cannot express:
 
@@ -67,6 +69,7 @@ FRAMEWORK: Final = "BlackSheep"
 BLACKSHEEP_DEFAULT_MAX_AGE: Final = 5
 ROUTED_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 SUPPORTS_PATHS: Final = True
+FOLDS_CASE: Final = True
 USE_CORS_KEYS: Final = frozenset(
     {
         "allow_methods",
