@@ -239,8 +239,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     read.add_argument("framework", choices=sorted(FRAMEWORKS))
     read.add_argument(
         "source",
-        help="MODULE:ATTR: the app (Starlette, FastAPI, Flask) or, for django-cors-headers, "
-        "the settings module (MODULE: alone)",
+        help="Python frameworks: MODULE:ATTR, the app (or, for django-cors-headers, the "
+        "settings module as MODULE: alone; for Starlette, aiohttp-cors, Falcon and the others, "
+        "the app object). Node.js frameworks: the path of a JavaScript module (.mjs, .cjs, .js) "
+        "or JSON file whose default export is the options given to the CORS middleware",
     )
     args = parser.parse_args(argv)
     if args.command == "list":
@@ -249,8 +251,11 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
             print(f"{name:<22} {entry.language:<7} {entry.package} {version}")
         return 0
     try:
-        if args.source.endswith(":"):
-            source: Any = importlib.import_module(args.source[:-1])
+        source: Any
+        if FRAMEWORKS[args.framework].language == "node":
+            source = args.source  # a file: node_options reads it with node
+        elif args.source.endswith(":"):
+            source = importlib.import_module(args.source[:-1])
         else:
             source = load_app(args.source)
         sys.stdout.write(dump_policy(read_policy(args.framework, source)))

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from conformance.adapters import Inexpressible, node
+from conformance.adapters import Inexpressible, node, node_options
 from conformance.adapters import _common as c
 from conformance.targets import Target
 from reference.policy import CorsPolicy, EffectivePolicy, PathRule
@@ -130,3 +130,8 @@ def build_target(policy: CorsPolicy) -> Target:
 
 def shutdown() -> None:
     node.shutdown(NAME)
+
+
+read_policy = node_options.read_fastify
+"""The policy a JavaScript module's CORS options mean (:mod:`conformance.adapters.node_options`):
+``source`` is the path of a module whose default export is the options object, or the options."""
