@@ -18,8 +18,8 @@ static path first (the request path cut back one segment at a time), in registra
 among those under the same one. The first matching table still wins: a prefix table that an
 earlier prefix table covers entirely is never reached and gets no resource, and a table nested
 in a later one is tried first anyway. aiohttp matches routes on the percent-decoded path (``%2F``
-and ``%25`` aside), where the policy matches the raw one: requests whose path is percent-encoded
-are skipped for policies with ``[[paths]]`` (:data:`DECODES_PATHS`).
+and ``%25`` aside), where the policy matches the raw one (:data:`DECODES_PATHS`): a request whose
+decoded path falls under another table is skipped, as routing, not CORS.
 
 What it cannot express:
 

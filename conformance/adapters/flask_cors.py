@@ -3,8 +3,9 @@ serves the demo application; and a policy read back from an app's flask-cors con
 
 ``[[paths]]`` tables become flask-cors ``resources`` (a regular expression per table, each with
 its full set of options, and ``.*`` for the top level). flask-cors matches resources on the
-*percent-decoded* path, where the policy matches the raw one; requests whose path is
-percent-encoded are therefore skipped for policies with ``[[paths]]`` (:data:`DECODES_PATHS`).
+*percent-decoded* path, where the policy matches the raw one (:data:`DECODES_PATHS`): a request
+whose decoded path falls under another table than its raw path is skipped, as routing, not CORS
+(:func:`conformance.frameworks.routes_elsewhere`).
 
 What it cannot express:
 
