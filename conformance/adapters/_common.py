@@ -14,7 +14,15 @@ from conformance.adapters import Inexpressible
 from conformance.outcomes import SetupError
 from conformance.servers.reference import demo_response
 from conformance.targets import AsgiTarget
-from reference.policy import ANY, NULL, CorsPolicy, EffectivePolicy, canonical_origin
+from reference.policy import (
+    ANY,
+    NULL,
+    CorsPolicy,
+    EffectivePolicy,
+    PathRule,
+    PolicyRules,
+    canonical_origin,
+)
 
 SAFELISTED_METHODS: Final = ("GET", "HEAD", "POST")
 """Always allowed by the policy (CORS cannot restrict them); adapters list them explicitly for
@@ -106,6 +114,22 @@ def javascript_regex(pattern: str, *, framework: str) -> str:
             f"{framework} takes JavaScript regular expressions"
         )
     return f"^(?:{pattern})$"
+
+
+def policy_of(top: PolicyRules, paths: tuple[PathRule, ...] = ()) -> CorsPolicy:
+    """A policy read back from a framework: the top level's rules (what they leave unset is
+    empty or false) and the ``[[paths]]`` tables."""
+    return CorsPolicy(
+        allow_origins=top.allow_origins or (),
+        allow_origin_patterns=top.allow_origin_patterns or (),
+        allow_methods=top.allow_methods or (),
+        allow_headers=top.allow_headers or (),
+        expose_headers=top.expose_headers or (),
+        allow_credentials=bool(top.allow_credentials),
+        max_age=top.max_age,
+        allow_private_network=bool(top.allow_private_network),
+        paths=paths,
+    )
 
 
 # -- refusals, worded the same way for every framework -------------------------------------------

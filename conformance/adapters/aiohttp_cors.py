@@ -351,7 +351,7 @@ def read_policy(source: Any) -> CorsPolicy:
 
     if not isinstance(source, web.Application):  # (an Application is a mapping too)
         if isinstance(source, Mapping):
-            return _policy(_rules(_parsed(source), "defaults"), ())
+            return c.policy_of(_rules(_parsed(source), "defaults"), ())
         raise ValueError(f"{source!r}: neither an aiohttp web.Application nor a defaults mapping")
     import aiohttp_cors
     from aiohttp_cors.urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter
@@ -382,7 +382,7 @@ def read_policy(source: Any) -> CorsPolicy:
             top = rules
             break  # aiohttp never gets past a catch-all
         paths.append(PathRule(pattern=pattern, rules=rules, max_age_set=True))
-    return _policy(top, tuple(paths))
+    return c.policy_of(top, tuple(paths))
 
 
 def _parsed(source: Mapping[Any, Any]) -> dict[str, Any]:
@@ -516,17 +516,3 @@ def _names(value: Any, *, upper: bool) -> tuple[str, ...]:
 def _exposed(value: Any) -> tuple[str, ...]:
     # aiohttp-cors's '*' lists every header of the response (the simple ones aside): all of them
     return (ANY,) if value == ANY else tuple(sorted(value))
-
-
-def _policy(top: PolicyRules, paths: tuple[PathRule, ...]) -> CorsPolicy:
-    return CorsPolicy(
-        allow_origins=top.allow_origins or (),
-        allow_origin_patterns=top.allow_origin_patterns or (),
-        allow_methods=top.allow_methods or (),
-        allow_headers=top.allow_headers or (),
-        expose_headers=top.expose_headers or (),
-        allow_credentials=bool(top.allow_credentials),
-        max_age=top.max_age,
-        allow_private_network=False,
-        paths=paths,
-    )

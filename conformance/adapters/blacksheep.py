@@ -231,26 +231,14 @@ def read_policy(source: Any) -> CorsPolicy:
         if unknown:
             raise ValueError(f"{unknown[0]}: use_cors takes no such argument")
         top = _policy_rules(CORSPolicy(**source), "use_cors")
-        return _with_paths(top, ())
+        return c.policy_of(top, ())
     strategy = getattr(source, "_cors_strategy", None)
     if not isinstance(source, Application) or strategy is None:
         raise ValueError(f"{source!r}: not a BlackSheep Application with use_cors applied")
     top = _policy_rules(strategy.default_policy, "use_cors")
     names = {id(p): name for name, p in strategy.policies.items()}
     entries = _bound_routes(source.router, strategy.get_policy_by_route, names)
-    return _with_paths(top, _path_rules(entries, names))
-
-
-def _with_paths(top: PolicyRules, paths: tuple[PathRule, ...]) -> CorsPolicy:
-    return CorsPolicy(
-        allow_origins=top.allow_origins or (),
-        allow_methods=top.allow_methods or (),
-        allow_headers=top.allow_headers or (),
-        expose_headers=top.expose_headers or (),
-        allow_credentials=bool(top.allow_credentials),
-        max_age=top.max_age,
-        paths=paths,
-    )
+    return c.policy_of(top, _path_rules(entries, names))
 
 
 def _policy_rules(policy: CORSPolicy, where: str) -> PolicyRules:

@@ -306,19 +306,19 @@ def read_policy(source: Any) -> CorsPolicy:
     from quart import Blueprint
 
     if isinstance(source, Mapping):
-        return _policy(_rules(source, {}), ())
+        return c.policy_of(_rules(source, {}), ())
     if isinstance(source, Blueprint):
         found = _cors_keywords(source.after_request_funcs.get(None, ()))
         if found is None:
             raise ValueError(f"{source!r}: quart-cors is not applied to this blueprint")
-        return _policy(_rules(found, {}), ())
+        return c.policy_of(_rules(found, {}), ())
     config: Mapping[str, Any] = source.config
     own = _cors_keywords(source.after_request_funcs.get(None, ()))
     top = _NOTHING if own is None else _rules(own, config)
     tables = _route_tables(source, config)
     if own is None and not tables:
         raise ValueError(f"{source!r}: quart-cors is not applied to this app or its routes")
-    return _policy(top, tables)
+    return c.policy_of(top, tables)
 
 
 _NOTHING: Final = PolicyRules(
@@ -332,20 +332,6 @@ _NOTHING: Final = PolicyRules(
     allow_private_network=False,
 )
 """A scope without CORS headers: no origin is allowed."""
-
-
-def _policy(top: PolicyRules, paths: tuple[PathRule, ...]) -> CorsPolicy:
-    return CorsPolicy(
-        allow_origins=top.allow_origins or (),
-        allow_origin_patterns=top.allow_origin_patterns or (),
-        allow_methods=top.allow_methods or (),
-        allow_headers=top.allow_headers or (),
-        expose_headers=top.expose_headers or (),
-        allow_credentials=bool(top.allow_credentials),
-        max_age=top.max_age,
-        allow_private_network=False,
-        paths=paths,
-    )
 
 
 def _cors_keywords(functions: Iterable[Callable[..., Any]]) -> Mapping[str, Any] | None:

@@ -226,11 +226,11 @@ def read_policy(source: Any) -> CorsPolicy:
     unset.
     """
     if isinstance(source, Mapping):
-        return _policy(_rules(source, {}, _standard_methods()), ())
+        return c.policy_of(_rules(source, {}, _standard_methods()), ())
     settings: Mapping[str, Any] = source.config
     methods = _app_methods(source)
     top = _rules(settings, {}, methods)
-    return _policy(top, _route_tables(source, settings, top, methods))
+    return c.policy_of(top, _route_tables(source, settings, top, methods))
 
 
 _DEFAULT_SETTINGS: dict[str, Any] = {}
@@ -244,20 +244,6 @@ def _setting(settings: Mapping[str, Any], key: str) -> Any:
             if name.startswith("cors"):
                 _DEFAULT_SETTINGS[name.upper()] = parameter.default
     return settings.get(key, _DEFAULT_SETTINGS[key])
-
-
-def _policy(top: PolicyRules, paths: tuple[PathRule, ...]) -> CorsPolicy:
-    return CorsPolicy(
-        allow_origins=top.allow_origins or (),
-        allow_origin_patterns=top.allow_origin_patterns or (),
-        allow_methods=top.allow_methods or (),
-        allow_headers=top.allow_headers or (),
-        expose_headers=top.expose_headers or (),
-        allow_credentials=bool(top.allow_credentials),
-        max_age=top.max_age,
-        allow_private_network=False,
-        paths=paths,
-    )
 
 
 _NOTHING: Final = PolicyRules(
