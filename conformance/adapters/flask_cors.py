@@ -172,18 +172,7 @@ def read_policy(source: Any) -> CorsPolicy:
         else:
             regex = text if isinstance(pattern, re.Pattern) else re.escape(text)
             paths.append(PathRule(pattern=f"(?:{regex}).*", rules=rules, max_age_set=True))
-    base = top or PolicyRules(allow_origins=())
-    return CorsPolicy(
-        allow_origins=base.allow_origins or (),
-        allow_origin_patterns=base.allow_origin_patterns or (),
-        allow_methods=base.allow_methods or (),
-        allow_headers=base.allow_headers or (),
-        expose_headers=base.expose_headers or (),
-        allow_credentials=bool(base.allow_credentials),
-        max_age=base.max_age,
-        allow_private_network=bool(base.allow_private_network),
-        paths=tuple(paths),
-    )
+    return c.policy_of(top or PolicyRules(allow_origins=()), tuple(paths))
 
 
 def _resources_of(app: Any) -> list[tuple[Any, Any]]:
