@@ -147,7 +147,9 @@ def test_the_cache_is_a_value_whether_or_not_its_entries_were_read() -> None:
 
     read, unread = granted(), granted()
     assert [(e.method, e.header_name) for e in read.entries] == [(b"PUT", None), (None, b"x-a")]
-    assert read == unread and hash(read) == hash(unread)
+    assert read == unread
+    assert hash(read) == hash(unread)
     assert "x-a" in repr(unread)
-    assert read != EMPTY_CACHE and not EMPTY_CACHE
+    assert read != EMPTY_CACHE
+    assert not EMPTY_CACHE
     assert read.live(61.0) == EMPTY_CACHE
