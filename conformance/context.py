@@ -8,8 +8,12 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, Phase, settings
 
 from conformance.suite_profiles import PROFILES
-from conformance.targets import Target
+from conformance.targets import Target, unthrottled
 from reference.policy import CorsPolicy
+
+BATCH = 12
+"""The most cases an example carries when requests are not rate-limited (6 on average:
+Hypothesis sizes a list at most 5 above its minimum on average)."""
 
 
 def hypothesis_settings(
@@ -49,6 +53,18 @@ class SuiteContext:
     policies_tested: int = 0
     inexpressible: Counter[str] = field(default_factory=Counter)
     shrink: bool = True  # False: report the first failing example as found (quick checks)
+    # Most cases per Hypothesis example (None: BATCH unless requests are rate-limited, else 1).
+    batch: int | None = None
+
+    @property
+    def cases_per_example(self) -> int:
+        """How many cases one example may carry. Hypothesis's own work per example costs as
+        much as a request in process or on loopback, so there several cases share it; under a
+        rate limit (a --url target's default) requests are what counts, and each example stays
+        one case, as many requests per profile as before batching."""
+        if self.batch is not None:
+            return self.batch
+        return BATCH if unthrottled(self.target) else 1
 
     @property
     def settings(self) -> settings:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from hypothesis import Phase, find, given, reject, seed, settings
 from hypothesis import strategies as st
@@ -24,7 +25,7 @@ from conformance.context import SuiteContext
 from conformance.divergences import Evidence, Exchange
 from conformance.exchange import run_fetch, send_raw
 from conformance.outcomes import NotApplicable, TimeBudgetExhausted
-from conformance.targets import AsgiTarget, Target, WsgiTarget
+from conformance.targets import Target, in_process
 from reference.browser import needs_preflight, simulate_fetch
 from reference.headers import get, strip_ows
 from reference.origins import Origin, parse_serialized_origin, parse_url
@@ -36,6 +37,7 @@ from reference.verdict import Allowed, WireRequest
 from strategies import cors_requests, hostile_requests, near_miss_origins, origins, policy_origins
 
 Check = Callable[[], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,15 +69,19 @@ def found(ctx: SuiteContext, div: d.Divergence) -> d.Divergence:
     return out
 
 
+def _check_deadline(ctx: SuiteContext) -> None:
+    if ctx.deadline is not None and time.monotonic() > ctx.deadline:
+        raise TimeBudgetExhausted(
+            f"the time budget ran out after {ctx.cases_sent} requests; "
+            "the rest of this property was not run"
+        )
+
+
 def suite_given(ctx: SuiteContext, *strategies: st.SearchStrategy[object]) -> Callable[..., Check]:
     def wrap(fn: Callable[..., None]) -> Check:
         @functools.wraps(fn)
         def body(*args: object, **kwargs: object) -> None:
-            if ctx.deadline is not None and time.monotonic() > ctx.deadline:
-                raise TimeBudgetExhausted(
-                    f"the time budget ran out after {ctx.cases_sent} requests; "
-                    "the rest of this property was not run"
-                )
+            _check_deadline(ctx)
             try:
                 fn(*args, **kwargs)
             except NotApplicable:
@@ -90,6 +96,41 @@ def suite_given(ctx: SuiteContext, *strategies: st.SearchStrategy[object]) -> Ca
         return test
 
     return wrap
+
+
+def batches(ctx: SuiteContext, strategy: st.SearchStrategy[T]) -> st.SearchStrategy[list[T]]:
+    """Up to ``ctx.cases_per_example`` distinct cases per example: Hypothesis's own work per
+    example is shared by the cases of a batch. Shrinking deletes list elements first, so a
+    failure still shrinks to the one case that shows it, which then shrinks as it would alone.
+    Distinct, because Hypothesis's mutations (copying one part of an example over another with
+    the same label) would otherwise fill most batches with copies of one case."""
+    size = ctx.cases_per_example
+    if size == 1:
+        return strategy.map(_one)  # the same choices as the bare strategy
+    return st.lists(strategy, min_size=1, max_size=size, unique=True)
+
+
+def _one(case: T) -> list[T]:
+    return [case]
+
+
+def each_case(ctx: SuiteContext, cases: Iterable[T], check: Callable[[T], bool | None]) -> None:
+    """Check every case of a batch in turn; the first divergence ends the example (raised by
+    ``check``). ``check`` returns ``False`` for a case its property does not apply to (skipped);
+    a case the transport cannot carry is counted and skipped. A batch with no case checked is
+    rejected, as a single case would be."""
+    checked = False
+    for index, case in enumerate(cases):
+        if index:
+            _check_deadline(ctx)  # checked before each case of a batch, not only each example
+        try:
+            applies = check(case)
+        except NotApplicable:
+            ctx.not_applicable += 1
+            continue
+        checked = checked or applies is not False
+    if not checked:
+        reject()
 
 
 def _allowed_origins(ctx: SuiteContext) -> st.SearchStrategy[Origin]:
@@ -133,20 +174,37 @@ def _decision(ctx: SuiteContext, request: BrowserRequest) -> None:
 
 
 # -- decision properties -----------------------------------------------------------------------
+def _simple_decision(ctx: SuiteContext, request: BrowserRequest) -> bool:
+    if needs_preflight(request):
+        return False
+    _decision(ctx, request)
+    return True
+
+
+def _preflighted_decision(ctx: SuiteContext, request: BrowserRequest) -> bool:
+    if not needs_preflight(request):
+        return False
+    _decision(ctx, request)
+    return True
+
+
+# The properties below that take part of what cors_requests draws skip the rest of a batch
+# rather than filter the strategy: a filter that misses three times in a row throws the whole
+# example away, which in a batch of several cases would be most examples.
 def simple_requests(ctx: SuiteContext) -> Check:
-    @suite_given(ctx, _requests(ctx).filter(lambda r: not needs_preflight(r)))
-    def simple_requests(request: BrowserRequest) -> None:
-        _decision(ctx, request)
+    @suite_given(ctx, batches(ctx, _requests(ctx)))
+    def simple_requests(requests: list[BrowserRequest]) -> None:
+        each_case(ctx, requests, lambda request: _simple_decision(ctx, request))
 
     return simple_requests
 
 
 def preflighted_requests(ctx: SuiteContext) -> Check:
-    @suite_given(ctx, _requests(ctx).filter(needs_preflight))
-    def preflighted_requests(request: BrowserRequest) -> None:
+    @suite_given(ctx, batches(ctx, _requests(ctx)))
+    def preflighted_requests(requests: list[BrowserRequest]) -> None:
         # Also "a granted preflight implies a granted actual request": judge() reports a
         # passed preflight followed by a failed actual request as its own kind.
-        _decision(ctx, request)
+        each_case(ctx, requests, lambda request: _preflighted_decision(ctx, request))
 
     return preflighted_requests
 
@@ -163,27 +221,34 @@ def credentials_modes(ctx: SuiteContext) -> Check:
 
 
 def exposed_headers(ctx: SuiteContext) -> Check:
-    @suite_given(ctx, _requests(ctx), _allowed_origins(ctx))
-    def exposed_headers(request: BrowserRequest, origin: Origin) -> None:
+    def check(case: tuple[BrowserRequest, Origin]) -> None:
+        request, origin = case
         variant = replace(request, origin=origin)  # an origin the policy allows, mostly
         exchange = _fetch(ctx, variant)
         div = compare.judge(ctx.policy, exchange, refetch=_refetch(ctx, variant))
         if isinstance(div, d.HeaderExposedAgainstPolicy | d.ExposedHeaderHidden):
             raise found(ctx, div)
 
+    @suite_given(ctx, batches(ctx, st.tuples(_requests(ctx), _allowed_origins(ctx))))
+    def exposed_headers(cases: list[tuple[BrowserRequest, Origin]]) -> None:
+        each_case(ctx, cases, check)
+
     return exposed_headers
 
 
 # -- response hygiene (non-strict) -------------------------------------------------------------
 def _hygiene(ctx: SuiteContext, kinds: tuple[type[d.Divergence], ...], name: str) -> Check:
-    @suite_given(ctx, _requests(ctx))
-    def check(request: BrowserRequest) -> None:
+    def check_one(request: BrowserRequest) -> None:
         exchange = _fetch(ctx, request)
         if not compare.is_cross_origin(exchange):
             return
         for div in compare.hygiene(ctx.policy, exchange):
             if isinstance(div, kinds):
                 raise found(ctx, div)
+
+    @suite_given(ctx, batches(ctx, _requests(ctx)))
+    def check(requests: list[BrowserRequest]) -> None:
+        each_case(ctx, requests, check_one)
 
     check.__name__ = check.__qualname__ = name
     return check
@@ -226,30 +291,35 @@ def vary_probes(target: Target, wire: WireRequest, other_origin: bytes) -> list[
 def vary_origin(ctx: SuiteContext) -> Check:
     others = st.one_of(_allowed_origins(ctx), near_miss_origins(ctx.policy))
 
-    @suite_given(ctx, _requests(ctx).filter(lambda r: not needs_preflight(r)), others)
-    def vary_origin(request: BrowserRequest, other: Origin) -> None:
+    def check(case: tuple[BrowserRequest, Origin]) -> bool:
+        request, other = case
+        if needs_preflight(request):
+            return False
         wire = actual_wire(request)
         if wire is None or get(wire.headers, b"origin") is None:
-            return
+            return True
         probes = vary_probes(ctx.target, wire, other.serialize().encode())
         ctx.cases_sent += 3
         div = compare.vary_divergence(probes)
         if div is not None:
             raise found(ctx, div)
+        return True
+
+    @suite_given(ctx, batches(ctx, st.tuples(_requests(ctx), others)))
+    def vary_origin(cases: list[tuple[BrowserRequest, Origin]]) -> None:
+        each_case(ctx, cases, check)
 
     return vary_origin
 
 
 def no_origin_requests(ctx: SuiteContext) -> Check:
-    @suite_given(
-        ctx,
-        _requests(ctx).filter(lambda r: r.method.upper() in ("GET", "HEAD")),
-        _allowed_origins(ctx),
-    )
-    def no_origin_requests(request: BrowserRequest, origin: Origin) -> None:
+    def check(case: tuple[BrowserRequest, Origin]) -> bool:
+        request, origin = case
+        if request.method.upper() not in ("GET", "HEAD"):
+            return False
         wire = actual_wire(replace(request, origin=origin, headers=()))
         if wire is None:
-            return
+            return True
         with_origin = send_raw(ctx.target, wire)
         plain = send_raw(ctx.target, compare.without_origin(wire))
         ctx.cases_sent += 2
@@ -269,6 +339,11 @@ def no_origin_requests(ctx: SuiteContext) -> Check:
                     reason=str(status // 100) + "xx",
                 ),
             )
+        return True
+
+    @suite_given(ctx, batches(ctx, st.tuples(_requests(ctx), _allowed_origins(ctx))))
+    def no_origin_requests(cases: list[tuple[BrowserRequest, Origin]]) -> None:
+        each_case(ctx, cases, check)
 
     return no_origin_requests
 
@@ -309,7 +384,8 @@ def _consistency(
 
 
 def history_independence(ctx: SuiteContext) -> Check:
-    @suite_given(ctx, _requests(ctx), st.lists(_requests(ctx), min_size=1, max_size=4))
+    # unique: Hypothesis's mutations would otherwise fill the list with copies of one request
+    @suite_given(ctx, _requests(ctx), st.lists(_requests(ctx), min_size=1, max_size=4, unique=True))
     def history_independence(request: BrowserRequest, others: list[BrowserRequest]) -> None:
         first = _fetch(ctx, request)
         for other in others:
@@ -328,8 +404,7 @@ def history_independence(ctx: SuiteContext) -> Check:
 
 
 def determinism(ctx: SuiteContext) -> Check:
-    @suite_given(ctx, _requests(ctx))
-    def determinism(request: BrowserRequest) -> None:
+    def check(request: BrowserRequest) -> None:
         first = _fetch(ctx, request)
         again = _fetch(ctx, request)
         _consistency(
@@ -341,16 +416,16 @@ def determinism(ctx: SuiteContext) -> Check:
             what="the same request sent twice in a row",
         )
 
+    @suite_given(ctx, batches(ctx, _requests(ctx)))
+    def determinism(requests: list[BrowserRequest]) -> None:
+        each_case(ctx, requests, check)
+
     return determinism
 
 
 # -- hostile input (robustness) -------------------------------------------------------------------
 def hostile_input(ctx: SuiteContext) -> Check:
-    @suite_given(
-        ctx,
-        hostile_requests(policy=ctx.policy, base_url=ctx.target.base_url, paths=ctx.paths),
-    )
-    def hostile_input(wire: WireRequest) -> None:
+    def check(wire: WireRequest) -> None:
         exchange = send_raw(ctx.target, wire)
         ctx.cases_sent += 1
         response = exchange.pairs[0][1]
@@ -368,6 +443,15 @@ def hostile_input(ctx: SuiteContext) -> Check:
         grant = hostile_grant(ctx, wire, exchange)
         if grant is not None:
             raise found(ctx, grant)
+
+    @suite_given(
+        ctx,
+        batches(
+            ctx, hostile_requests(policy=ctx.policy, base_url=ctx.target.base_url, paths=ctx.paths)
+        ),
+    )
+    def hostile_input(wires: list[WireRequest]) -> None:
+        each_case(ctx, wires, check)
 
     return hostile_input
 
@@ -423,7 +507,7 @@ def header_list_scaling(ctx: SuiteContext) -> Check:
         origin = _some_allowed_origin(ctx, ctx.paths[0])
         timings: dict[int, float] = {}
         memory: dict[int, int] = {}
-        in_process = isinstance(ctx.target, AsgiTarget | WsgiTarget)
+        measure_memory = in_process(ctx.target)  # wrappers (progress, recording) looked through
         exchanges = []
         for n in SCALING_SIZES:
             names = b",".join(b"x-h%d" % i for i in range(n))
@@ -447,7 +531,7 @@ def header_list_scaling(ctx: SuiteContext) -> Check:
             timings[n] = best
             exchanges.append(exchange)
             ctx.cases_sent += 3
-            if in_process:
+            if measure_memory:
                 memory[n] = _peak_allocation(ctx, wire)
         small, large = SCALING_SIZES[0], SCALING_SIZES[-1]
         expected = timings[small] * (large / small)

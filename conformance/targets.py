@@ -9,6 +9,7 @@ order, duplicates kept, never followed (the model follows redirects itself).
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import inspect
 import sys
@@ -25,6 +26,7 @@ from conformance.outcomes import (
     TargetUnreachable,
     UsageError,
 )
+from reference.headers import HeaderList
 from reference.origins import OriginError, parse_url
 from reference.verdict import RawResponse, WireRequest
 
@@ -52,6 +54,28 @@ class Target(Protocol):
     def close(self) -> None: ...
 
 
+def innermost(target: Target) -> Target:
+    """The target under any wrappers (a wrapper keeps what it wraps as ``inner``)."""
+    inner = getattr(target, "inner", None)
+    while inner is not None:
+        target, inner = inner, getattr(inner, "inner", None)
+    return target
+
+
+def in_process(target: Target) -> bool:
+    """Whether the app runs in this process (a request costs a function call, not a round
+    trip): the memory a request takes can be measured."""
+    return isinstance(innermost(target), AsgiTarget | WsgiTarget)
+
+
+def unthrottled(target: Target) -> bool:
+    """Whether requests go out as fast as the suite makes them: in process, or a URL target
+    without a rate limit. Then Hypothesis's own work per example weighs as much as a request,
+    and several cases per example pay off; under a rate limit, requests are what counts."""
+    inner = innermost(target)
+    return in_process(inner) or (isinstance(inner, UrlTarget) and inner.rate is None)
+
+
 def _check_carriable(wire: WireRequest, limits: TransportLimits) -> None:
     if limits.merges_duplicate_request_headers:
         names = [n.lower() for n, _ in wire.headers]
@@ -68,10 +92,15 @@ def _origin(url: str) -> str:
         return url
 
 
+@functools.lru_cache(maxsize=4096)
+def _same_origin(url: str, base_url: str) -> bool:
+    return _origin(url) == _origin(base_url)  # a URL's origin is a function of its text
+
+
 def _check_target_origin(wire: WireRequest, base_url: str) -> None:
     """Only the target is ever sent a request: a browser following a redirect to another origin
     is modelled, but the suite does not send that hop anywhere."""
-    if _origin(wire.url) != _origin(base_url):
+    if not _same_origin(wire.url, base_url):
         raise SendRefused(
             f"the browser would now request {wire.url}, another origin than the target "
             f"({base_url}); the suite sends requests to the target only"
@@ -99,30 +128,151 @@ def _describe(wire: WireRequest) -> str:
 
 
 class AsgiTarget:
-    """An ASGI app in process, through ``httpx.ASGITransport`` on a private event loop."""
+    """An ASGI app in process, called directly on a private event loop.
+
+    The scope and the request messages are exactly what ``httpx.ASGITransport`` would give the
+    app for the same ``httpx.Request`` (``Host`` first, ``Content-Length`` as httpx adds it, the
+    method uppercased, the URL normalized by ``httpx.URL``), built without the client: no
+    request and response objects, no cookie jar, one trip through the event loop per request.
+    """
 
     limits = TransportLimits(lowercases_header_names=True)
 
     def __init__(self, app: Any, *, name: str = "asgi", base_url: str = "http://testserver"):
         self.name = name
         self.base_url = base_url
+        self._app = app
         self._loop = asyncio.new_event_loop()
-        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
 
     def send(self, wire: WireRequest) -> RawResponse:
         _check_carriable(wire, self.limits)
         _check_target_origin(wire, self.base_url)
-        request = _build(wire)
+        scope = _asgi_scope(wire)
         try:
-            response = self._loop.run_until_complete(self._client.send(request))
+            return self._loop.run_until_complete(self._call(scope, wire.body or b""))
         except Exception as exc:  # the app raised: what a server would turn into a 500
             return _app_crashed(exc)
-        self._loop.run_until_complete(response.aread())
-        return _raw(response)
+
+    async def _call(self, scope: dict[str, Any], body: bytes) -> RawResponse:
+        status: int | None = None
+        headers: Any = None
+        complete = False
+        body_sent = False
+        finished: asyncio.Event | None = None
+
+        async def receive() -> dict[str, Any]:
+            nonlocal body_sent, finished
+            if not body_sent:
+                body_sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            # As a server does: the client disconnects once the response is complete.
+            if not complete:
+                if finished is None:
+                    finished = asyncio.Event()
+                await finished.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Any) -> None:
+            nonlocal status, headers, complete
+            kind = message["type"]
+            if kind == "http.response.start":
+                if status is not None:
+                    raise RuntimeError("the app started its response twice")
+                status = message["status"]
+                headers = message.get("headers", [])
+            elif kind == "http.response.body":
+                if complete:
+                    raise RuntimeError("the app sent a body after its response was complete")
+                if not message.get("more_body", False):
+                    complete = True
+                    if finished is not None:
+                        finished.set()
+
+        await self._app(scope, receive, send)
+        if status is None or headers is None or not complete:
+            raise RuntimeError("the app returned without completing its response")
+        return RawResponse(status=status, headers=_response_headers(headers))
 
     def close(self) -> None:
-        self._loop.run_until_complete(self._client.aclose())
         self._loop.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _UrlParts:
+    """What an ASGI scope takes from a URL, as ``httpx.URL`` normalizes it."""
+
+    scheme: str
+    path: str
+    raw_path: bytes
+    query_string: bytes
+    server: tuple[str, int | None]
+    netloc: bytes  # the Host header httpx adds
+
+
+@functools.lru_cache(maxsize=4096)
+def _url_parts(url: str) -> _UrlParts:
+    parsed = httpx.URL(url)
+    return _UrlParts(
+        scheme=parsed.scheme,
+        path=parsed.path,
+        raw_path=parsed.raw_path.split(b"?")[0],
+        query_string=parsed.query,
+        server=(parsed.host, parsed.port),
+        netloc=parsed.netloc if parsed.host else b"",
+    )
+
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _asgi_scope(wire: WireRequest) -> dict[str, Any]:
+    """The scope ``httpx.ASGITransport`` builds for ``_build(wire)``: httpx puts ``Host`` (when
+    not given) and ``Content-Length: 0`` (for a body method without a length) before the
+    request's headers, and ``Content-Length`` of a non-empty body after them."""
+    url = _url_parts(wire.url)  # raises as httpx.URL does, before the app is called
+    method = wire.method.decode("latin-1").upper()
+    names = {name.lower() for name, _ in wire.headers}
+    headers = [(name.lower(), value) for name, value in wire.headers]
+    if wire.body and b"content-length" not in names:
+        headers.append((b"content-length", str(len(wire.body)).encode("ascii")))
+        names.add(b"content-length")
+    first: list[tuple[bytes, bytes]] = []
+    if b"host" not in names and url.netloc:
+        first.append((b"host", url.netloc))
+    if method in _BODY_METHODS and not names & {b"content-length", b"transfer-encoding"}:
+        first.append((b"content-length", b"0"))
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "headers": first + headers if first else headers,
+        "scheme": url.scheme,
+        "path": url.path,
+        "raw_path": url.raw_path,
+        "query_string": url.query_string,
+        "server": url.server,
+        "client": ("127.0.0.1", 123),
+        "root_path": "",
+    }
+
+
+def _header_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):  # as httpx.Headers coerces it
+        return value.encode("ascii")
+    raise TypeError(f"Header value must be str or bytes, not {type(value)}")
+
+
+def _response_headers(headers: Any) -> HeaderList:
+    """The response header lines as sent: names and values as bytes, order and repeats kept."""
+    lines = tuple(headers)
+    if all(type(line) is tuple and len(line) == 2 for line in lines) and all(
+        type(name) is bytes and type(value) is bytes for name, value in lines
+    ):
+        return lines  # already what the app should send (pairs of bytes)
+    return tuple((_header_bytes(name), _header_bytes(value)) for name, value in lines)
 
 
 class WsgiTarget:
@@ -186,6 +336,7 @@ class UrlTarget:
         self.base_url = str(url.copy_with(path="", query=None, fragment=None)).rstrip("/")
         self._client = httpx.Client(timeout=timeout, follow_redirects=False)
         self._max_requests = max_requests
+        self.rate = rate or None  # requests per second; None: no limit
         self._min_interval = 1.0 / rate if rate else 0.0
         self._allow_unsafe = allow_unsafe
         self._sent = 0
