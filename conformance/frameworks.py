@@ -21,12 +21,13 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from conformance.adapters import Inexpressible
-from conformance.outcomes import UsageError
+from conformance.outcomes import NotApplicable, UsageError
 from conformance.targets import Target
 from reference.policy import CorsPolicy
+from reference.verdict import RawResponse, WireRequest
 
 
 class Adapter(Protocol):
@@ -169,12 +170,41 @@ def build(name: str, policy: CorsPolicy, *, explicit: bool = True) -> Target:
     if not explicit:
         return module.build_target(PROBE_POLICY)
     try:
-        return module.build_target(policy)
+        target = module.build_target(policy)
     except Inexpressible as exc:
         raise UsageError(
             f"--framework {name}: this policy cannot be expressed in its configuration ({exc}); "
             "leave out --policy to generate policies it can express"
         ) from None
+    elsewhere = routes_elsewhere(module)
+    if not policy.paths or not (decodes_paths(module) or folds_case(module)):
+        return target
+    return RoutedTarget(target, lambda path: elsewhere(policy, path))
+
+
+class RoutedTarget:
+    """A framework target whose router decodes the path or folds its case: a request whose path
+    the router puts under another ``[[paths]]`` table than the policy does is not applicable
+    (:func:`routes_elsewhere`), in every property, as in ``framework_configurations``."""
+
+    def __init__(self, target: Target, elsewhere: Callable[[str], bool]) -> None:
+        self.inner = target
+        self.name = target.name
+        self.base_url = target.base_url
+        self.limits = target.limits
+        self._elsewhere = elsewhere
+
+    def send(self, wire: WireRequest) -> RawResponse:
+        path = urlsplit(wire.url).path or "/"
+        if self._elsewhere(path):
+            raise NotApplicable(
+                f"the framework's router puts {path} under another [[paths]] table than the "
+                "policy does (it decodes the path or folds its case): routing, not CORS"
+            )
+        return self.inner.send(wire)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 class FrameworkSession:

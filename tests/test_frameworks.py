@@ -355,3 +355,37 @@ def test_paths_the_router_puts_under_another_table_are_skipped() -> None:
     assert not folding(policy, "/public/x")
     assert not folding(policy, "/other")
     assert not folding(CorsPolicy(allow_origins=(ALLOWED,)), "/PUBLIC")  # no tables
+
+
+def test_with_a_policy_file_the_router_s_paths_are_not_applicable_in_every_property() -> None:
+    from conformance.frameworks import RoutedTarget, build
+    from conformance.outcomes import NotApplicable
+    from reference.policy import PathRule, PolicyRules
+    from reference.verdict import WireRequest
+
+    policy = CorsPolicy(
+        allow_origins=(ALLOWED,),
+        paths=(PathRule(prefix="/public", rules=PolicyRules(allow_origins=("*",))),),
+    )
+    target = build("flask-cors", policy)  # flask-cors matches tables on the decoded path
+    try:
+        assert isinstance(target, RoutedTarget)
+
+        def get(path: str) -> WireRequest:
+            return WireRequest(
+                is_preflight=False,
+                method=b"GET",
+                url=f"{target.base_url}{path}",
+                headers=((b"Origin", ALLOWED.encode()),),
+                credentials=False,
+            )
+
+        assert target.send(get("/public/x")).status == 200
+        assert target.send(get("/api/it%65ms")).status == 200  # no table either way
+        with pytest.raises(NotApplicable, match="routing, not CORS"):
+            target.send(get("/%70ublic/x"))
+    finally:
+        target.close()
+    plain = build("flask-cors", CorsPolicy(allow_origins=(ALLOWED,)))  # no tables
+    assert not isinstance(plain, RoutedTarget)
+    plain.close()
