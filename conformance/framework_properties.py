@@ -208,7 +208,7 @@ def framework_configurations(
     """The property for ``session``'s framework; ``areas`` keeps only divergences of those spec
     areas (all by default)."""
     adapter = session.adapter
-    methods = routed_methods(adapter)
+    routes = routed_methods(adapter)
     elsewhere = routes_elsewhere(adapter)
     wanted: Callable[[Divergence], bool] = (
         (lambda _div: True) if areas is None else (lambda div: area_of(div) in areas)
@@ -219,7 +219,7 @@ def framework_configurations(
             example.found.append(div)
 
     def routable(policy: CorsPolicy, request: BrowserRequest, target: Target) -> bool:
-        if methods is not None and _wire_method(request) not in methods:
+        if not routes(_wire_method(request)):
             return False
         if over_the_wire(target) and not _parser_safe(request):
             return False
@@ -265,7 +265,7 @@ def framework_configurations(
         hostile = hostile_requests(policy=policy, base_url=target.base_url, paths=ctx.paths)
         for index in range(HOSTILE_PER_POLICY):
             wire = data.draw(hostile, label=f"hostile request {index + 1}")
-            if methods is not None and wire.method.decode("latin-1") not in methods:
+            if not routes(wire.method.decode("latin-1")):
                 continue
             if elsewhere(policy, urlsplit(wire.url).path or "/"):
                 ctx.not_applicable += 1

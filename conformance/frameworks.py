@@ -155,11 +155,18 @@ def routes_elsewhere(adapter: Adapter) -> Callable[[CorsPolicy, str], bool]:
     return elsewhere
 
 
-def routed_methods(adapter: Adapter) -> frozenset[str] | None:
-    """The methods the app behind the framework can route (``None``: every method). Requests
-    with other methods are skipped: the router, not the CORS middleware, would answer them."""
+def routed_methods(adapter: Adapter) -> Callable[[str], bool]:
+    """Whether the app behind the framework can route a method (as it goes on the wire): those
+    in the adapter's ``ROUTED_METHODS`` (compared case-insensitively where the adapter says
+    ``METHODS_CASE_INSENSITIVE``), or every method. Requests with other methods are skipped:
+    the router or the HTTP parser, not the CORS middleware, would answer them."""
     methods = getattr(adapter, "ROUTED_METHODS", None)
-    return None if methods is None else frozenset(methods)
+    if methods is None:
+        return lambda _method: True
+    known = frozenset(methods)
+    if getattr(adapter, "METHODS_CASE_INSENSITIVE", False):
+        return lambda method: method.upper() in known
+    return lambda method: method in known
 
 
 def build(name: str, policy: CorsPolicy, *, explicit: bool = True) -> Target:

@@ -389,3 +389,27 @@ def test_with_a_policy_file_the_router_s_paths_are_not_applicable_in_every_prope
     plain = build("flask-cors", CorsPolicy(allow_origins=(ALLOWED,)))  # no tables
     assert not isinstance(plain, RoutedTarget)
     plain.close()
+
+
+def test_aiohttp_s_parser_takes_llhttp_s_methods_in_any_case() -> None:
+    from conformance.frameworks import routed_methods
+    from reference.verdict import WireRequest
+
+    adapter = FRAMEWORKS["aiohttp-cors"].adapter()
+    routes = routed_methods(adapter)
+    target = adapter.build_target(
+        CorsPolicy(allow_origins=(ALLOWED,), allow_methods=("*",), allow_headers=("*",), max_age=5)
+    )
+    try:
+        for method in ("PATCH", "pAtCh", "PROPFIND", "CHICKEN", "x-custom"):
+            wire = WireRequest(
+                is_preflight=False,
+                method=method.encode(),
+                url=f"{target.base_url}/",
+                headers=((b"Origin", ALLOWED.encode()),),
+                credentials=False,
+            )
+            parsed = target.send(wire).status != 400
+            assert routes(method) is parsed, method
+    finally:
+        target.close()

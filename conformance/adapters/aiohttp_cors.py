@@ -45,7 +45,7 @@ from collections import ChainMap
 from collections.abc import Collection, Mapping
 from typing import Any, Final
 
-from conformance.adapters import Inexpressible
+from conformance.adapters import Inexpressible, node
 from conformance.adapters import _common as c
 from conformance.outcomes import SetupError
 from conformance.servers.reference import demo_response
@@ -64,6 +64,12 @@ NAME: Final = "aiohttp-cors"
 FRAMEWORK: Final = "aiohttp-cors"
 STARTUP_TIMEOUT: Final = 15.0
 DECODES_PATHS: Final = True
+ROUTED_METHODS: Final = node.NODE_HTTP_METHODS
+METHODS_CASE_INSENSITIVE: Final = True
+"""The methods aiohttp's HTTP parser accepts: llhttp's list, as Node's, in any case (``pAtCh``
+passes). It answers any other method (``CHICKEN``) with 400 "Invalid method" before the
+application, aiohttp-cors included, sees the request; such requests are skipped, as for the
+Node.js frameworks: the parser, not the CORS middleware, would answer them."""
 CATCH_ALL: Final = "/{tail:.*}"
 
 # Private, but what ``re.compile`` itself uses; typeshed only knows the deprecated aliases.
