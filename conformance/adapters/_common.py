@@ -116,6 +116,20 @@ def javascript_regex(pattern: str, *, framework: str) -> str:
     return f"^(?:{pattern})$"
 
 
+NO_CORS: Final = PolicyRules(
+    allow_origins=(),
+    allow_origin_patterns=(),
+    allow_methods=(),
+    allow_headers=(),
+    expose_headers=(),
+    allow_credentials=False,
+    max_age=None,
+    allow_private_network=False,
+)
+"""The rules of a scope without CORS (a resource or route the middleware is not applied to):
+no origin is allowed, nothing else is set."""
+
+
 def policy_of(top: PolicyRules, paths: tuple[PathRule, ...] = ()) -> CorsPolicy:
     """A policy read back from a framework: the top level's rules (what they leave unset is
     empty or false) and the ``[[paths]]`` tables."""

@@ -317,16 +317,7 @@ class _AiohttpServer:
 
 # -- reading a configuration back -----------------------------------------------------------------
 
-_NOTHING: Final = PolicyRules(
-    allow_origins=(),
-    allow_origin_patterns=(),
-    allow_methods=(),
-    allow_headers=(),
-    expose_headers=(),
-    allow_credentials=False,
-    max_age=None,
-    allow_private_network=False,
-)
+_NOTHING: Final = c.NO_CORS
 """A resource without CORS, or whose configuration allows no origin: aiohttp-cors answers no
 origin there (a configuration keyed by origin keeps no options for none)."""
 

@@ -321,17 +321,7 @@ def read_policy(source: Any) -> CorsPolicy:
     return c.policy_of(top, tables)
 
 
-_NOTHING: Final = PolicyRules(
-    allow_origins=(),
-    allow_origin_patterns=(),
-    allow_methods=(),
-    allow_headers=(),
-    expose_headers=(),
-    allow_credentials=False,
-    max_age=None,
-    allow_private_network=False,
-)
-"""A scope without CORS headers: no origin is allowed."""
+_NOTHING: Final = c.NO_CORS
 
 
 def _cors_keywords(functions: Iterable[Callable[..., Any]]) -> Mapping[str, Any] | None:

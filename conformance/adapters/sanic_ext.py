@@ -246,16 +246,7 @@ def _setting(settings: Mapping[str, Any], key: str) -> Any:
     return settings.get(key, _DEFAULT_SETTINGS[key])
 
 
-_NOTHING: Final = PolicyRules(
-    allow_origins=(),
-    allow_origin_patterns=(),
-    allow_methods=(),
-    allow_headers=(),
-    expose_headers=(),
-    allow_credentials=False,
-    max_age=None,
-    allow_private_network=False,
-)
+_NOTHING: Final = c.NO_CORS
 
 _ROUTE_KEYS: Final = {
     # @cors's attribute on the handler -> the setting it overrides
