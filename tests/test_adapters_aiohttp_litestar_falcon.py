@@ -18,6 +18,7 @@ from conformance.targets import Target
 from reference.policy import CorsPolicy, PathRule, PolicyRules
 from reference.verdict import WireRequest
 from tests.readback import check_round_trip
+from tests.wire import preflight
 
 ALLOWED = "https://app.example"
 OTHER = "https://other.example"
@@ -26,21 +27,7 @@ OTHER = "https://other.example"
 def _preflight(
     target: Target, path: str, origin: str, method: str = "PUT", headers: str = ""
 ) -> tuple[int, dict[bytes, bytes]]:
-    request_headers = [
-        (b"Origin", origin.encode()),
-        (b"Access-Control-Request-Method", method.encode()),
-    ]
-    if headers:
-        request_headers.append((b"Access-Control-Request-Headers", headers.encode()))
-    wire = WireRequest(
-        is_preflight=True,
-        method=b"OPTIONS",
-        url=target.base_url + path,
-        headers=tuple(request_headers),
-        credentials=False,
-    )
-    response = target.send(wire)
-    return response.status, {name.lower(): value for name, value in response.headers}
+    return preflight(target, path, origin, method, headers)
 
 
 def _allow_origin(target: Target, path: str, origin: str) -> bytes | None:

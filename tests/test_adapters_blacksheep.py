@@ -15,8 +15,8 @@ from conformance.adapters import Inexpressible
 from conformance.adapters import blacksheep as adapter
 from conformance.targets import Target
 from reference.policy import OVERRIDABLE_KEYS, CorsPolicy, PathRule, PolicyRules
-from reference.verdict import WireRequest
 from tests.readback import check_round_trip
+from tests.wire import preflight
 
 APP = "https://app.example"
 ALL_KEYS = frozenset(OVERRIDABLE_KEYS)
@@ -38,18 +38,7 @@ PATHS_POLICY = CorsPolicy(
 
 
 def _preflight(target: Target, path: str, origin: str, method: str = "GET") -> dict[bytes, bytes]:
-    wire = WireRequest(
-        is_preflight=True,
-        method=b"OPTIONS",
-        url=target.base_url + path,
-        headers=(
-            (b"Origin", origin.encode()),
-            (b"Access-Control-Request-Method", method.encode()),
-        ),
-        credentials=False,
-    )
-    response = target.send(wire)
-    return {name.lower(): value for name, value in response.headers}
+    return preflight(target, path, origin, method)[1]
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from conformance.adapters import Inexpressible, quart_cors, sanic_ext
 from conformance.frameworks import FRAMEWORKS, read_policy
 from conformance.targets import Target
 from reference.policy import CorsPolicy, PathRule, PolicyRules
-from reference.verdict import WireRequest
 from tests.readback import check_round_trip
+from tests.wire import preflight
 
 APP = "https://app.example"
 OTHER = "https://other.example"
@@ -23,19 +23,9 @@ FRAMEWORK_NAMES = ("quart-cors", "sanic-ext")
 
 
 def _preflight(target: Target, path: str, origin: str, method: str = "PUT") -> dict[bytes, bytes]:
-    wire = WireRequest(
-        is_preflight=True,
-        method=b"OPTIONS",
-        url=target.base_url + path,
-        headers=(
-            (b"Origin", origin.encode()),
-            (b"Access-Control-Request-Method", method.encode()),
-        ),
-        credentials=False,
-    )
-    response = target.send(wire)
-    assert response.status < 300, (path, response)
-    return {name.lower(): value for name, value in response.headers}
+    status, headers = preflight(target, path, origin, method)
+    assert status < 300, (path, status, headers)
+    return headers
 
 
 @pytest.fixture(params=FRAMEWORK_NAMES)
