@@ -19,7 +19,7 @@ What it cannot express:
 
 * ``allow_private_network``: sanic-ext has no such option;
 * a ``[[paths]]`` pattern that cannot be rewritten for a route (see
-  :func:`conformance.adapters.quart_cors.rest_regex`: it must begin with a literal ``/``, and
+  :func:`conformance.adapters._paths.rest_regex`: it must begin with a literal ``/``, and
   what follows must stand alone), or that holds a character Sanic's route syntax
   ``<name:regex>`` does not carry (``%``, which Sanic percent-decodes in a route, ``<``, ``>``,
   ``=``, where it cuts the regular expression), or a group of its own (Sanic makes the
@@ -44,7 +44,7 @@ from typing import Any, Final
 
 from conformance.adapters import Inexpressible
 from conformance.adapters import _common as c
-from conformance.adapters.quart_cors import match_pattern, rest_regex, root_owner
+from conformance.adapters._paths import match_pattern, rest_regex, root_owner
 from conformance.servers.reference import demo_response
 from conformance.targets import Target
 from reference.policy import (
