@@ -18,6 +18,7 @@ from conformance.outcomes import NotApplicable
 from reference.browser import FetchResult
 from reference.grammar import DELTA_SECONDS
 from reference.headers import FAILURE, extract_header_list_values, get, header_names, strip_ows
+from reference.lazy import LazySteps
 from reference.origins import same_origin
 from reference.policy import CorsPolicy
 from reference.policy_eval import Intended, intended_verdict
@@ -55,12 +56,18 @@ def final_response(exchange: Exchange) -> RawResponse | None:
     return actual[-1] if actual else None
 
 
-def _steps(exchange: Exchange, result: FetchResult, profile: Profile) -> tuple[str, ...]:
-    """The model's steps for this exchange (re-run with tracing: runs skip it for speed)."""
-    if not result.verdict.steps:
-        traced = rejudge(exchange, profile, trace=True)
-        result = traced if traced is not None else result
-    return tuple(f"{s.text} [{s.spec_ref}]" for s in result.verdict.steps)
+def _steps(exchange: Exchange, result: FetchResult, profile: Profile) -> Sequence[str]:
+    """The model's steps for this exchange: re-run with tracing (runs skip it for speed) when
+    first read, as only the divergences a run reports are ever read."""
+
+    def traced() -> tuple[str, ...]:
+        steps = result.verdict.steps
+        if not steps:
+            again = rejudge(exchange, profile, trace=True)
+            steps = again.verdict.steps if again is not None else ()
+        return tuple(f"{s.text} [{s.spec_ref}]" for s in steps)
+
+    return LazySteps(traced)
 
 
 def _evidence(
@@ -493,12 +500,12 @@ def vary_divergence(probes: Sequence[Exchange]) -> d.Divergence | None:
 
 def without_origin(wire: WireRequest) -> WireRequest:
     headers = tuple((n, v) for n, v in wire.headers if n.lower() != b"origin")
-    return dataclasses.replace(wire, headers=headers)
+    return wire._replace(headers=headers)
 
 
 def with_origin(wire: WireRequest, origin: bytes) -> WireRequest:
     stripped = without_origin(wire)
-    return dataclasses.replace(stripped, headers=(*stripped.headers, (b"Origin", origin)))
+    return stripped._replace(headers=(*stripped.headers, (b"Origin", origin)))
 
 
 def blocked_reason(result: FetchResult) -> str:

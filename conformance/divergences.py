@@ -12,6 +12,7 @@ Grades, by effect on users (DESIGN.md "Verdicts and divergences"):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -51,8 +52,9 @@ class Evidence:
 
     summary: str
     exchanges: tuple[Exchange, ...]
-    browser_steps: tuple[str, ...] = ()
-    policy_steps: tuple[str, ...] = ()
+    browser_steps: Sequence[str] = ()  # a tuple, or LazySteps
+
+    policy_steps: Sequence[str] = ()  # a tuple, or LazySteps
     profile: str = "spec"
     policy_rule: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -4,7 +4,6 @@ answers, the model decides. Also re-judges recorded responses under other browse
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 from conformance.divergences import Exchange
 from conformance.outcomes import SendRefused
@@ -72,8 +71,8 @@ def rejudge(exchange: Exchange, profile: Profile, *, trace: bool = False) -> Fet
         if not pairs:
             raise MissingResponse(wire)
         sent, response = pairs.pop(0)
-        if replace(sent, headers=tuple(sorted(sent.headers))) != replace(
-            wire, headers=tuple(sorted(wire.headers))
+        if sent._replace(headers=tuple(sorted(sent.headers))) != wire._replace(
+            headers=tuple(sorted(wire.headers))
         ):
             raise MissingResponse(wire)
         return response

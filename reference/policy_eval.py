@@ -10,10 +10,12 @@ Only the cross-origin side is judged here; a same-origin request is the caller's
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reference.headers import HeaderList
+from reference.lazy import LazySteps
 from reference.policy import ANY, NULL, TOP_LEVEL, CorsPolicy, EffectivePolicy
 from reference.profiles import SPEC, Profile, Quirk
 from reference.request import BrowserRequest, CredentialsMode, HeadersApi, RequestMode
@@ -45,7 +47,7 @@ class Intended:
     max_age: int | None
     allow_private_network: bool
     rule: str
-    steps: tuple[str, ...]
+    steps: Sequence[str]  # formatted when first read (LazySteps)
     effective: EffectivePolicy
 
 
@@ -57,11 +59,28 @@ def intended_verdict(
     ``profile`` only decides which request headers count as CORS-unsafe (a header a browser
     safelists, such as Chromium's client hints, is outside any policy's reach); pass the profile
     the browser side is judged with.
+
+    The decision is made at once; its explanation (``steps``) is formatted when first read, as
+    a run reads the explanations of the few requests it reports.
     """
+    return _intended(policy, request, profile, None)
+
+
+def _explained(policy: CorsPolicy, request: BrowserRequest, profile: Profile) -> list[str]:
     steps: list[str] = []
+    _intended(policy, request, profile, steps)
+    return steps
+
+
+def _intended(
+    policy: CorsPolicy, request: BrowserRequest, profile: Profile, steps: list[str] | None
+) -> Intended:
+    """The decision; with a ``steps`` list, also its explanation, appended to it."""
     path = request.parsed_url.path_query.split("?", 1)[0]
     effective = policy.rules_for_path(path)
-    if effective.matched_rule != TOP_LEVEL:
+    if steps is None:
+        pass
+    elif effective.matched_rule != TOP_LEVEL:
         steps.append(
             f"path {path!r} matches {effective.matched_rule}: the keys it sets "
             f"({_names(sorted(effective.overridden))}) override the top level"
@@ -87,9 +106,10 @@ def intended_verdict(
     else:
         rule = origin_rule
     allowed = origin_allowed and method_allowed and headers_allowed and credentials_allowed
-    steps.append(
-        f"so the policy {'allows' if allowed else 'refuses'} this request (decided by {rule})"
-    )
+    if steps is not None:
+        steps.append(
+            f"so the policy {'allows' if allowed else 'refuses'} this request (decided by {rule})"
+        )
 
     exposed: frozenset[bytes] | None = None
     if ANY not in effective.expose_headers:
@@ -105,57 +125,76 @@ def intended_verdict(
         max_age=effective.max_age,
         allow_private_network=effective.allow_private_network,
         rule=rule,
-        steps=tuple(steps),
+        steps=(
+            tuple(steps)
+            if steps is not None
+            else LazySteps(functools.partial(_explained, policy, request, profile))
+        ),
         effective=effective,
     )
 
 
-def _origin_rule(effective: EffectivePolicy, origin: str, steps: list[str]) -> str | None:
+def _origin_rule(effective: EffectivePolicy, origin: str, steps: list[str] | None) -> str | None:
     """The key that admits ``origin`` (serialized), or ``None``."""
     key = effective.key_ref("allow_origins")
     if ANY in effective.origins:
-        steps.append(f"{key} contains '*': any origin is allowed, {origin!r} included")
+        if steps is not None:
+            steps.append(f"{key} contains '*': any origin is allowed, {origin!r} included")
         return key
     if origin in effective.origins:
-        steps.append(f"origin {origin!r} is listed in {key}")
+        if steps is not None:
+            steps.append(f"origin {origin!r} is listed in {key}")
         return key
     if origin == NULL:
-        steps.append(
-            f"origin 'null' is not listed in {key}, and allow_origin_patterns never match 'null'"
-        )
+        if steps is not None:
+            steps.append(
+                f"origin 'null' is not listed in {key}, "
+                "and allow_origin_patterns never match 'null'"
+            )
         return None
     for index, pattern in enumerate(effective.origin_patterns):
         if pattern.fullmatch(origin):
             pattern_key = effective.key_ref(f"allow_origin_patterns[{index}]")
-            steps.append(f"origin {origin!r} matches {pattern_key} {pattern.pattern!r} in full")
+            if steps is not None:
+                steps.append(f"origin {origin!r} matches {pattern_key} {pattern.pattern!r} in full")
             return pattern_key
     if effective.origin_patterns:
-        steps.append(
-            f"origin {origin!r} is neither listed in {key} nor matched by allow_origin_patterns"
-        )
-    else:
+        if steps is not None:
+            steps.append(
+                f"origin {origin!r} is neither listed in {key} nor matched by allow_origin_patterns"
+            )
+    elif steps is not None:
         steps.append(f"origin {origin!r} is not listed in {key}")
     return None
 
 
-def _method_allowed(effective: EffectivePolicy, request: BrowserRequest, steps: list[str]) -> bool:
+def _method_allowed(
+    effective: EffectivePolicy, request: BrowserRequest, steps: list[str] | None
+) -> bool:
     key = effective.key_ref("allow_methods")
     raw = request.method.encode("latin-1", "replace")
     method = normalize_method(raw)
     shown = method.decode("latin-1")
     normalized = f" (normalized from {request.method!r})" if method != raw else ""
     if is_cors_safelisted_method(method):
-        steps.append(
-            f"method {shown!r}{normalized} is CORS-safelisted: always allowed, whatever {key} says"
-        )
+        if steps is not None:
+            steps.append(
+                f"method {shown!r}{normalized} is CORS-safelisted: always allowed, "
+                f"whatever {key} says"
+            )
         return True
     if ANY in effective.allow_methods:
-        steps.append(f"{key} contains '*': method {shown!r}{normalized} is allowed")
+        if steps is not None:
+            steps.append(f"{key} contains '*': method {shown!r}{normalized} is allowed")
         return True
     if shown in effective.allow_methods:
-        steps.append(f"method {shown!r}{normalized} is listed in {key}")
+        if steps is not None:
+            steps.append(f"method {shown!r}{normalized} is listed in {key}")
         return True
-    steps.append(f"method {shown!r}{normalized} is not listed in {key} (compared case-sensitively)")
+    if steps is not None:
+        steps.append(
+            f"method {shown!r}{normalized} is not listed in {key} (compared case-sensitively)"
+        )
     return False
 
 
@@ -174,44 +213,53 @@ def request_header_list(request: BrowserRequest, profile: Profile) -> HeaderList
 
 
 def _disallowed_headers(
-    effective: EffectivePolicy, request: BrowserRequest, profile: Profile, steps: list[str]
+    effective: EffectivePolicy,
+    request: BrowserRequest,
+    profile: Profile,
+    steps: list[str] | None,
 ) -> tuple[bytes, ...]:
     """The request's CORS-unsafe header names that the policy does not allow."""
     key = effective.key_ref("allow_headers")
     unsafe = cors_unsafe_request_header_names(request_header_list(request, profile), profile)
     if not unsafe:
-        steps.append(f"the request has no CORS-unsafe request headers: {key} is not consulted")
+        if steps is not None:
+            steps.append(f"the request has no CORS-unsafe request headers: {key} is not consulted")
         return ()
     names = _names(name.decode("latin-1") for name in unsafe)
     if ANY in effective.allow_headers:
-        steps.append(f"{key} contains '*': the CORS-unsafe request headers {names} are allowed")
+        if steps is not None:
+            steps.append(f"{key} contains '*': the CORS-unsafe request headers {names} are allowed")
         return ()
     allowed = {_name_bytes(name) for name in effective.allow_headers}
     disallowed = tuple(name for name in unsafe if name.lower() not in allowed)
     if not disallowed:
-        steps.append(f"the CORS-unsafe request headers {names} are all listed in {key}")
+        if steps is not None:
+            steps.append(f"the CORS-unsafe request headers {names} are all listed in {key}")
     else:
         missing = _names(name.decode("latin-1") for name in disallowed)
-        steps.append(
-            f"of the CORS-unsafe request headers {names}, {missing} are not listed in {key} "
-            "(compared case-insensitively)"
-        )
+        if steps is not None:
+            steps.append(
+                f"of the CORS-unsafe request headers {names}, {missing} are not listed in {key} "
+                "(compared case-insensitively)"
+            )
     return disallowed
 
 
 def _credentials_allowed(
-    effective: EffectivePolicy, request: BrowserRequest, steps: list[str]
+    effective: EffectivePolicy, request: BrowserRequest, steps: list[str] | None
 ) -> bool:
     key = effective.key_ref("allow_credentials")
     if request.credentials is not CredentialsMode.INCLUDE:
-        steps.append(
-            f"credentials mode is {request.credentials.value!r}, not 'include': "
-            f"{key} is not consulted"
-        )
+        if steps is not None:
+            steps.append(
+                f"credentials mode is {request.credentials.value!r}, not 'include': "
+                f"{key} is not consulted"
+            )
         return True
     value = "true" if effective.allow_credentials else "false"
     verb = "allows" if effective.allow_credentials else "refuses"
-    steps.append(f"credentials mode is 'include' and {key} is {value}: the policy {verb} it")
+    if steps is not None:
+        steps.append(f"credentials mode is 'include' and {key} is {value}: the policy {verb} it")
     return effective.allow_credentials
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from reference import anchors
 from reference.headers import HeaderList
@@ -95,8 +96,12 @@ class Step:
     spec_ref: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WireRequest:
+# The values a fetch makes or takes on every case (wire requests, responses, verdicts) are
+# named tuples: as immutable and comparable as frozen dataclasses, and three times cheaper to
+# build, which is a fifth of a verdict's cost (see benchmarks/model.py).
+
+
+class WireRequest(NamedTuple):
     """A request exactly as the browser puts it on the wire (before the network layer adds
     ``Host``, ``User-Agent``, ``Accept-Encoding``, ``Sec-Fetch-*``, which CORS does not depend on).
     """
@@ -109,8 +114,7 @@ class WireRequest:
     body: bytes | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RawResponse:
+class RawResponse(NamedTuple):
     """A response as received: status and header lines in order, duplicates kept, values as
     they came (the model strips OWS itself)."""
 
@@ -118,8 +122,7 @@ class RawResponse:
     headers: HeaderList
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Allowed:
+class Allowed(NamedTuple):
     status: int
     visible_header_names: tuple[bytes, ...]  # lowercased names script can read
     preflighted: bool
@@ -133,8 +136,7 @@ class Allowed:
         return True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Blocked:
+class Blocked(NamedTuple):
     reason: BlockedReason
     failed_parameter: bytes | None  # the offending header value, method or name, if any
     preflighted: bool

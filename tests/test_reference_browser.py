@@ -7,7 +7,6 @@ section cited per test; the legacy Private Network Access switch follows the
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -173,7 +172,7 @@ def test_trace_off_gives_the_same_verdict_without_steps(
     fast = browser_verdict(request_, responses, trace=False)
     assert traced.verdict.steps
     assert fast.verdict.steps == ()
-    assert fast.verdict == dataclasses.replace(traced.verdict, steps=())
+    assert fast.verdict == traced.verdict._replace(steps=())
     assert (fast.cache, fast.cached_max_age) == (traced.cache, traced.cached_max_age)
 
 
