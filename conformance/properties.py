@@ -269,7 +269,7 @@ def header_grammar(ctx: SuiteContext) -> Check:
 # -- Vary, differential --------------------------------------------------------------------------
 def actual_wire(request: BrowserRequest) -> WireRequest | None:
     """The actual request a browser sends for a simple request (no preflight)."""
-    simulation = simulate_fetch(request)
+    simulation = simulate_fetch(request, trace=False)
     try:
         wire = next(simulation)
     except StopIteration:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from reference import anchors
 from reference.cache import (
@@ -63,8 +63,7 @@ ACAPN = b"access-control-allow-private-network"
 ACMA = b"access-control-max-age"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FetchResult:
+class FetchResult(NamedTuple):
     verdict: Verdict
     cache: PreflightCache
     cached_max_age: int | None  # seconds the last preflight result was cached; None: no preflight
@@ -195,14 +194,7 @@ class _Fetch:
         # Step 4: if the byte-serialization of request's origin is not origin, return failure.
         expected = self.serialized_origin()
         if acao != expected:
-            if b"," in acao or b" " in acao:
-                reason, why = "MULTIPLE_ALLOW_ORIGIN_VALUES", "holds more than one value"
-            elif acao == b"null":
-                reason, why = "ALLOW_ORIGIN_MISMATCH", "is `null`, not the request's origin"
-            elif not _is_valid_url(acao):
-                reason, why = "INVALID_ALLOW_ORIGIN_VALUE", "is not a valid origin"
-            else:
-                reason, why = "ALLOW_ORIGIN_MISMATCH", "is a different origin"
+            reason, why = mismatch_reason(acao)
             raise _Blocked(
                 BlockedReason[prefix + reason],
                 acao,
@@ -472,6 +464,18 @@ class _Fetch:
         return tuple(sorted(n for n in present if n in allowed and n not in _NEVER_EXPOSED))
 
 
+def mismatch_reason(acao: bytes) -> tuple[str, str]:
+    """Which failure an Access-Control-Allow-Origin value other than the request's origin (and
+    other than `*`) is, as Chromium names it, and why."""
+    if b"," in acao or b" " in acao:
+        return "MULTIPLE_ALLOW_ORIGIN_VALUES", "holds more than one value"
+    if acao == b"null":
+        return "ALLOW_ORIGIN_MISMATCH", "is `null`, not the request's origin"
+    if not _is_valid_url(acao):
+        return "INVALID_ALLOW_ORIGIN_VALUE", "is not a valid origin"
+    return "ALLOW_ORIGIN_MISMATCH", "is a different origin"
+
+
 def _q(value: bytes | str | None) -> str:
     """Show a byte string in a step: in backticks, non-printable bytes escaped."""
     if value is None:
@@ -501,9 +505,25 @@ def simulate_fetch(
 ) -> Simulation:
     """Run the fetch; yields each wire request, receives its raw response, returns the result.
 
-    With ``trace=False`` the verdict carries no steps (the same decision, computed faster);
-    re-run with tracing to explain it.
+    With ``trace=False`` the verdict carries no steps (the same decision, computed faster, by
+    :mod:`reference.fast` where it can); re-run with tracing to explain it.
     """
+    if trace:
+        return _stepwise(request, profile, cache, now, True)
+    return _fast.fast_simulation(
+        request,
+        profile,
+        cache,
+        now,
+        functools.partial(_stepwise, request, profile, cache, now, False),
+    )
+
+
+def _stepwise(
+    request: BrowserRequest, profile: Profile, cache: PreflightCache, now: float, trace: bool
+) -> Simulation:
+    """The model, step by step: main fetch, HTTP fetch, CORS-preflight fetch and HTTP-redirect
+    fetch as the spec writes them."""
     state = _Fetch(request, profile, cache.live(now), now, trace)
     considered_preflight = False
     try:
@@ -877,3 +897,8 @@ def needs_preflight(request: BrowserRequest, *, profile: Profile = SPEC) -> bool
     if same_origin(request.origin, request.parsed_url.origin):
         return False
     return request.mode is RequestMode.CORS and state.needs_preflight()
+
+
+# The trace-free path calls back into this module (its hand-over to the stepwise model), so it is
+# imported once this module is whole.
+from reference import fast as _fast  # noqa: E402

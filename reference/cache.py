@@ -7,7 +7,7 @@ top-level site, as a conformance run is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
 from typing import Final, NamedTuple
 
 from reference.grammar import DELTA_SECONDS
@@ -88,12 +88,15 @@ def parse_max_age(headers: HeaderList, profile: Profile) -> MaxAge:
     # https://fetch.spec.whatwg.org/#cors-preflight-fetch-0 step 7.8: "Let max-age be the result
     # of extracting header list values given `Access-Control-Max-Age` and response's header
     # list. If max-age is failure or null, then set max-age to 5."
-    return max_age_of([strip_ows(v) for v in get_all(headers, b"access-control-max-age")], profile)
+    return max_age_of(
+        tuple(strip_ows(v) for v in get_all(headers, b"access-control-max-age")), profile
+    )
 
 
-def max_age_of(values: Sequence[bytes], profile: Profile) -> MaxAge:
+@functools.lru_cache(maxsize=1024)
+def max_age_of(values: tuple[bytes, ...], profile: Profile) -> MaxAge:
     """:func:`parse_max_age` given the (OWS-stripped) values of every `Access-Control-Max-Age`
-    line, as an indexed response already holds them."""
+    line, as an indexed response already holds them. Memoized: a server sends the same one."""
     if not values:
         return _capped(DEFAULT_MAX_AGE, "absent: the 5 s default", profile)
     if len(values) == 1 and DELTA_SECONDS.fullmatch(values[0]):

@@ -6,6 +6,7 @@ entries, as received. Names compare ASCII-case-insensitively; values are exact b
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import Final
@@ -84,9 +85,12 @@ def get_all(headers: HeaderList, name: bytes) -> tuple[bytes, ...]:
     return tuple(v for n, v in headers if n.lower() == lowered)
 
 
+@functools.lru_cache(maxsize=4096)
 def split_list(value: bytes) -> tuple[bytes, ...] | _Failure:
     """RFC 9110 ``#token`` list: split on commas, trim OWS, drop empties, every element a token
-    (checked with one match of the whole value against :data:`~reference.grammar.TOKEN_LIST`)."""
+    (checked with one match of the whole value against :data:`~reference.grammar.TOKEN_LIST`).
+
+    Memoized: a pure function of one value, and a server answers with the same few lists."""
     if TOKEN_LIST.fullmatch(value) is None:
         return FAILURE
     return tuple(element for raw in value.split(b",") if (element := raw.strip(OWS_BYTES)))
@@ -102,6 +106,8 @@ def extract_values(values: Sequence[bytes]) -> ParsedList:
     # Step 1: if list does not contain name, return null.
     if not values:
         return None
+    if len(values) == 1:  # the usual case: one line
+        return split_list(values[0])
     # Step 2-3: parse each value per the header's ABNF (#token lists here); any failure fails all.
     out: list[bytes] = []
     for value in values:

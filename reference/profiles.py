@@ -92,6 +92,11 @@ class Profile:
     def has(self, quirk: Quirk) -> bool:
         return quirk in self.quirks
 
+    def __hash__(self) -> int:
+        # Memoized functions hash their profile argument on every call; the name alone is
+        # cheap to hash and consistent with equality (equal profiles have equal names).
+        return hash(self.name)
+
 
 SPEC = Profile(
     name="spec",
