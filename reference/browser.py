@@ -510,13 +510,7 @@ def simulate_fetch(
     """
     if trace:
         return _stepwise(request, profile, cache, now, True)
-    return _fast.fast_simulation(
-        request,
-        profile,
-        cache,
-        now,
-        functools.partial(_stepwise, request, profile, cache, now, False),
-    )
+    return _fast.fast_simulation(request, profile, cache, now)
 
 
 def _stepwise(
@@ -850,6 +844,10 @@ def browser_verdict(
     """Drive :func:`simulate_fetch` with recorded responses (in the order the browser asks for
     them) or with a responder function. Raises :class:`MissingResponse` when the recording ends
     before the browser is done, and :class:`UnusedResponse` when responses are left over."""
+    if not trace and not callable(responses):
+        decided = _fast.fast_verdict(request, responses, profile, cache, now)
+        if decided is not None:
+            return decided
     simulation = simulate_fetch(request, profile=profile, cache=cache, now=now, trace=trace)
     responder = responses if callable(responses) else None
     queue = list(responses) if not callable(responses) else []

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 from reference.browser import (
     _NEVER_EXPOSED,
@@ -33,7 +32,10 @@ from reference.browser import (
     ACMA,
     REDIRECT_STATUSES,
     FetchResult,
+    MissingResponse,
     Simulation,
+    UnusedResponse,
+    _stepwise,
     mismatch_reason,
 )
 from reference.cache import EMPTY_CACHE, PreflightCache, max_age_of, store
@@ -41,7 +43,7 @@ from reference.grammar import OWS_BYTES, TOKEN
 from reference.headers import FAILURE, HeaderList, extract_values, split_list
 from reference.origins import TupleOrigin
 from reference.profiles import Profile, Quirk
-from reference.request import BrowserRequest, CredentialsMode, RequestMode
+from reference.request import BrowserRequest, CredentialsMode, HeadersApi, RequestMode
 from reference.safelist import (
     CORS_SAFELISTED_METHODS,
     CORS_SAFELISTED_RESPONSE_HEADER_NAMES,
@@ -56,17 +58,10 @@ Index = dict[bytes, list[bytes]]
 Stepwise = Callable[[], Simulation]
 
 
-class _Plan(NamedTuple):
-    """What one fetch decides with, worked out before anything is sent."""
-
-    request: BrowserRequest
-    profile: Profile
-    method: bytes  # normalized
-    headers: HeaderList  # the decision header list (safelist.decision_header_list)
-    unsafe: tuple[bytes, ...]  # its CORS-unsafe request-header names, sorted and lowercased
-    url: str
-    origin: bytes  # serialized (never tainted: this path follows no redirect)
-    include: bool
+# The named tuples this path builds, built as tuples are: a named tuple's own __new__ is Python
+# code that only checks the count of fields, which each call site here gives in full and in
+# order (and tests/test_fast_path.py compares every field with the stepwise model's).
+_new = tuple.__new__
 
 
 class _Handoff(Exception):
@@ -85,79 +80,195 @@ def fast_simulation(
     profile: Profile,
     cache: PreflightCache,
     now: float,
-    stepwise: Stepwise,
+    stepwise: Stepwise | None = None,
 ) -> Simulation:
     """The same protocol as :func:`~reference.browser.simulate_fetch` (yield wire requests, be
-    sent responses, return the result); ``stepwise`` starts the stepwise model on the same
-    fetch, for what this path hands over."""
-    if cache:
-        cache = cache.live(now)
-    plan = None if cache else _plan(request, profile)
-    if plan is None:
-        return (yield from stepwise())
-    wire: list[WireRequest] = []
+    sent responses, return the result). What this path hands over goes to ``stepwise`` (by
+    default the stepwise model without tracing, started on the same fetch)."""
+    run = _Run.start(request, profile, cache, now)
+    if run is None:
+        return (yield from _start(stepwise, request, profile, cache, now))
+    wire = run.first()
     answers: list[RawResponse] = []
-    cached_max_age: int | None = None
-    try:
+    while True:
+        answer = yield wire
+        answers.append(answer)
+        try:
+            out = run.receive(answer)
+        except _Handoff:
+            stepwise_run = _start(stepwise, request, profile, cache, now)
+            return (yield from _replayed(stepwise_run, run.wire, answers))
+        if isinstance(out, FetchResult):
+            return out
+        wire = out
+
+
+def fast_verdict(
+    request: BrowserRequest,
+    responses: Sequence[RawResponse],
+    profile: Profile,
+    cache: PreflightCache,
+    now: float,
+) -> FetchResult | None:
+    """:func:`~reference.browser.browser_verdict` on recorded responses, without the generator;
+    ``None`` when the fetch is not this path's (the caller then runs the stepwise model: with
+    recorded responses, starting over costs nothing but time)."""
+    run = _Run.start(request, profile, cache, now)
+    if run is None:
+        return None
+    wire = run.first()
+    for position, answer in enumerate(responses, 1):
+        try:
+            out = run.receive(answer)
+        except _Handoff:
+            return None
+        if isinstance(out, FetchResult):
+            if position < len(responses):
+                raise UnusedResponse(len(responses) - position)
+            return out
+        wire = out
+    raise MissingResponse(wire)
+
+
+class _Run:
+    """One fetch on this path: :meth:`first` is the first request the browser sends,
+    :meth:`receive` takes each response and gives the next request or the result."""
+
+    __slots__ = (
+        "cache",
+        "cached_max_age",
+        "headers",
+        "include",
+        "method",
+        "now",
+        "origin",
+        "profile",
+        "request",
+        "unsafe",
+        "url",
+        "wire",
+    )
+
+    def __init__(
+        self,
+        request: BrowserRequest,
+        profile: Profile,
+        parts: tuple[bytes, HeaderList, tuple[bytes, ...]],
+        origin: bytes,
+    ) -> None:
+        # What the fetch decides with, worked out before anything is sent.
+        self.request = request
+        self.profile = profile
+        self.method, self.headers, self.unsafe = parts  # normalized; decision list; its
+        # CORS-unsafe names, sorted and lowercased (safelist.decision_header_list)
+        self.url = request.parsed_url.serialize()
+        self.origin = origin  # serialized (never tainted: this path follows no redirect)
+        self.include = request.credentials is CredentialsMode.INCLUDE
+        self.cache = EMPTY_CACHE
+        self.now = 0.0
+        self.wire: list[WireRequest] = []
+        self.cached_max_age: int | None = None
+
+    @classmethod
+    def start(
+        cls, request: BrowserRequest, profile: Profile, cache: PreflightCache, now: float
+    ) -> _Run | None:
+        """The run, or ``None`` if the fetch is the stepwise model's."""
+        if cache is not EMPTY_CACHE and cache:
+            cache = cache.live(now)
+            if cache:
+                return None
+        run = _plan(request, profile)
+        if run is not None:
+            run.cache, run.now = cache, now
+        return run
+
+    def first(self) -> WireRequest:
         # Main fetch step 12: the CORS-with-preflight condition (_Fetch.needs_preflight). With
         # an empty cache, a preflight that is needed is always sent (_Fetch.preflight_cached).
+        plan = self
+        request = plan.request
         if request.use_cors_preflight or (
             request.unsafe_request and (plan.method not in CORS_SAFELISTED_METHODS or plan.unsafe)
         ):
-            wire.append(_preflight_request(plan))
-            answer = yield wire[0]
-            answers.append(answer)
-            # CORS-preflight fetch step 7 (_Fetch.validate_preflight).
-            index = _index(answer.headers)
-            methods, names = _validate_preflight(answer.status, index, plan)
-            max_age = max_age_of(tuple(index.get(ACMA, ())), profile)
-            cached_max_age = max_age.seconds
-            cache = store(
-                cache,
-                origin=plan.origin,
-                url=plan.url,
-                include=plan.include,
-                methods=methods,
-                header_names=names,
-                max_age=max_age.seconds,
-                now=now,
-            )
-        actual = _actual_request(plan)
-        wire.append(actual)
-        answer = yield actual
-        answers.append(answer)
+            wire = _preflight_request(plan)
+        else:
+            wire = _actual_request(plan)
+        self.wire.append(wire)
+        return wire
+
+    def receive(self, answer: RawResponse) -> WireRequest | FetchResult:
+        """Raises :class:`_Handoff` at a redirect."""
+        plan = self
         index = _index(answer.headers)
-        # HTTP fetch step 4.4: the CORS check, then (if it passes) the redirect.
-        _cors_check(index, plan.origin, plan.include, "")
+        try:
+            if self.wire[-1].is_preflight:
+                # CORS-preflight fetch step 7 (_Fetch.validate_preflight).
+                methods, names = _validate_preflight(answer.status, index, plan)
+                max_age = max_age_of(tuple(index.get(ACMA, ())), plan.profile).seconds
+                self.cached_max_age = max_age
+                self.cache = store(
+                    self.cache,
+                    origin=plan.origin,
+                    url=plan.url,
+                    include=plan.include,
+                    methods=methods,
+                    header_names=names,
+                    max_age=max_age,
+                    now=self.now,
+                )
+                actual = _actual_request(plan)
+                self.wire.append(actual)
+                return actual
+            # HTTP fetch step 4.4: the CORS check, then (if it passes) the redirect.
+            _cors_check(index, plan.origin, plan.include, "")
+        except _Block as blocked:
+            return self._blocked(*blocked.args)
         if answer.status in REDIRECT_STATUSES and b"location" in index:
             raise _Handoff
-    except _Block as blocked:
-        preflighted = len(wire) > 1 or wire[0].is_preflight
-        if preflighted and not profile.has(Quirk.PREFLIGHT_CACHE_ONE_RESULT_PER_URL):
+        verdict = _new(
+            Allowed,
+            (
+                answer.status,
+                _visible_names(index, plan.include, plan.profile),
+                len(self.wire) > 1,
+                "cors",
+                tuple(self.wire),
+                (),
+                plan.profile.name,
+            ),
+        )
+        return _new(FetchResult, (verdict, self.cache, self.cached_max_age))
+
+    def _blocked(self, reason: BlockedReason, parameter: bytes | None) -> FetchResult:
+        profile = self.profile
+        preflighted = self.wire[0].is_preflight
+        cache = self.cache
+        if preflighted and _ONE_RESULT not in profile.quirks:
             # Main fetch step 12.4: a failed CORS-with-preflight fetch clears the entries of its
             # origin and URL; with an empty cache to start from, those are all there are.
             cache = EMPTY_CACHE
-        reason, parameter = blocked.args
-        verdict: Allowed | Blocked = Blocked(
-            reason, parameter, preflighted, tuple(wire), (), profile.name
+        verdict = _new(
+            Blocked, (reason, parameter, preflighted, tuple(self.wire), (), profile.name)
         )
-        return FetchResult(verdict, cache, cached_max_age)
-    except _Handoff:
-        return (yield from _replayed(stepwise(), wire, answers))
-    verdict = Allowed(
-        answer.status,
-        _visible_names(index, plan.include, profile),
-        len(wire) > 1,
-        "cors",
-        tuple(wire),
-        (),
-        profile.name,
-    )
-    return FetchResult(verdict, cache, cached_max_age)
+        return _new(FetchResult, (verdict, cache, self.cached_max_age))
 
 
-def _plan(request: BrowserRequest, profile: Profile) -> _Plan | None:
-    """The plan, if this path decides the fetch; ``None`` hands it to the stepwise model."""
+_ONE_RESULT = Quirk.PREFLIGHT_CACHE_ONE_RESULT_PER_URL
+
+
+def _start(
+    stepwise: Stepwise | None,
+    request: BrowserRequest,
+    profile: Profile,
+    cache: PreflightCache,
+    now: float,
+) -> Simulation:
+    return stepwise() if stepwise is not None else _stepwise(request, profile, cache, now, False)
+
+
+def _plan(request: BrowserRequest, profile: Profile) -> _Run | None:
+    """The run, if this path decides the fetch; ``None`` hands it to the stepwise model."""
     if request.mode is not RequestMode.CORS:
         return None
     if request.private_network and profile.has(Quirk.PRIVATE_NETWORK_ACCESS):
@@ -173,50 +284,36 @@ def _plan(request: BrowserRequest, profile: Profile) -> _Plan | None:
         and origin.port == target.port
     ):
         return None
-    # What fetch() throws on (_check_request): the stepwise model says which rule.
-    method = _method(request.method)
-    if method is None or (request.body is not None and method in (b"GET", b"HEAD")):
+    combine = request.headers_api is HeadersApi.XHR or _COMBINE in profile.quirks
+    parts = _parts(request.method, request.headers, combine, profile)
+    if parts is None:
         return None
-    combine = request.headers_api == "xhr" or profile.has(Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS)
-    headers = _headers(request.headers, combine, profile)
-    if headers is None:
+    if request.body is not None and parts[0] in (b"GET", b"HEAD"):
         return None
-    return _Plan(
-        request,
-        profile,
-        method,
-        headers[0],
-        headers[1],
-        target.serialize(),
-        origin.serialize().encode(),
-        request.credentials is CredentialsMode.INCLUDE,
-    )
+    return _Run(request, profile, parts, origin.serialize_bytes())
 
 
-# The request's parts that recur from case to case (a method, a header list) are worked out once:
-# pure functions of hashable values, memoized like those of reference.safelist.
-
-
-@functools.lru_cache(maxsize=256)
-def _method(method: str) -> bytes | None:
-    """The normalized method, or ``None`` if fetch() throws on it (not a token, forbidden)."""
-    normalized = normalize_method(method.encode("latin-1", "replace"))
-    if TOKEN.fullmatch(normalized) is None or normalized.upper() in FORBIDDEN_METHODS:
-        return None
-    return normalized
+_COMBINE = Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS
 
 
 @functools.lru_cache(maxsize=4096)
-def _headers(
-    headers: HeaderList, combine: bool, profile: Profile
-) -> tuple[HeaderList, tuple[bytes, ...]] | None:
-    """The decision header list and its CORS-unsafe names, or ``None`` if fetch() throws on
-    the author headers (a name not a token, a value with NUL, CR or LF)."""
+def _parts(
+    method: str, headers: HeaderList, combine: bool, profile: Profile
+) -> tuple[bytes, HeaderList, tuple[bytes, ...]] | None:
+    """The normalized method, the decision header list and its CORS-unsafe names; ``None`` if
+    fetch() throws on the method (not a token, forbidden) or on the author headers (a name not
+    a token, a value with NUL, CR or LF): the stepwise model then says which rule.
+
+    Memoized like reference.safelist's functions: a pure function of hashable values, and the
+    same few methods and header lists recur from case to case."""
+    normalized = normalize_method(method.encode("latin-1", "replace"))
+    if TOKEN.fullmatch(normalized) is None or normalized.upper() in FORBIDDEN_METHODS:
+        return None
     for name, value in headers:
         if TOKEN.fullmatch(name) is None or _NUL_CR_LF.search(value.strip(b"\t\n\r ")):
             return None
     decided = decision_header_list(headers, combine=combine, no_cors=False, profile=profile)
-    return decided, cors_unsafe_request_header_names(decided, profile)
+    return normalized, decided, cors_unsafe_request_header_names(decided, profile)
 
 
 def _index(raw: Sequence[tuple[bytes, bytes]]) -> Index:
@@ -253,7 +350,7 @@ def _cors_check(index: Index, origin: bytes, include: bool, prefix: str) -> None
             raise _Block(BlockedReason[prefix + "INVALID_ALLOW_CREDENTIALS"], acac)
 
 
-def _preflight_request(plan: _Plan) -> WireRequest:
+def _preflight_request(plan: _Run) -> WireRequest:
     # CORS-preflight fetch steps 1-3 (_Fetch.build_preflight).
     if plan.unsafe:
         headers: HeaderList = (
@@ -268,11 +365,11 @@ def _preflight_request(plan: _Plan) -> WireRequest:
             (b"Access-Control-Request-Method", plan.method),
             (b"Origin", plan.origin),
         )
-    return WireRequest(True, b"OPTIONS", plan.url, headers, False)
+    return _new(WireRequest, (True, b"OPTIONS", plan.url, headers, False, None))
 
 
 def _validate_preflight(
-    status: int, index: Index, plan: _Plan
+    status: int, index: Index, plan: _Run
 ) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
     """Step 7 up to the max-age: the methods and header names the preflight granted."""
     if status in REDIRECT_STATUSES and b"location" in index:
@@ -320,7 +417,7 @@ def _validate_preflight(
     return method_list, name_list
 
 
-def _actual_request(plan: _Plan) -> WireRequest:
+def _actual_request(plan: _Run) -> WireRequest:
     # The request itself, with `Origin` (cors tainting) and the cookie when credentials are
     # included (browser._actual_request).
     request = plan.request
@@ -328,42 +425,46 @@ def _actual_request(plan: _Plan) -> WireRequest:
         sent = (*plan.headers, (b"Origin", plan.origin), (b"Cookie", request.cookie))
     else:
         sent = (*plan.headers, (b"Origin", plan.origin))
-    return WireRequest(False, plan.method, plan.url, sent, plan.include, request.body)
+    return _new(WireRequest, (False, plan.method, plan.url, sent, plan.include, request.body))
 
 
 def _visible_names(index: Index, include: bool, profile: Profile) -> tuple[bytes, ...]:
     # Main fetch step 14.1 with cors tainting (_Fetch.visible_names).
     lines = index.get(ACEH)
-    if lines is not None:
-        if len(lines) == 1:
-            exposed = _exposed(lines[0])
-        elif all(lines) or not profile.has(Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS):
-            parsed = extract_values(lines)
-            exposed = None if parsed is FAILURE or parsed is None else _lowered(parsed)
-        else:
-            exposed = None  # an empty line voids the list in this engine
-        if exposed is not None:
-            if b"*" in exposed and not include:
-                return tuple(sorted([n for n in index if n not in _NEVER_EXPOSED]))
-            return tuple(
-                sorted(
-                    [
-                        n
-                        for n in index
-                        if n in CORS_SAFELISTED_RESPONSE_HEADER_NAMES
-                        or (n in exposed and n not in _NEVER_EXPOSED)
-                    ]
-                )
-            )
-    return tuple(sorted([n for n in index if n in CORS_SAFELISTED_RESPONSE_HEADER_NAMES]))
+    return _visible(tuple(index), tuple(lines) if lines else (), include, profile)
 
 
-@functools.lru_cache(maxsize=1024)
-def _exposed(line: bytes) -> frozenset[bytes] | None:
-    """The names one Access-Control-Expose-Headers line lists, lowercased; ``None`` if it does
-    not parse (then only the safelisted names are exposed)."""
-    parsed = split_list(line)
-    return None if parsed is FAILURE else _lowered(parsed)
+@functools.lru_cache(maxsize=4096)
+def _visible(
+    names: tuple[bytes, ...], lines: tuple[bytes, ...], include: bool, profile: Profile
+) -> tuple[bytes, ...]:
+    """The names script can read, given the response's (lowercased) header names and its
+    Access-Control-Expose-Headers lines. Memoized: a server answers with the same few."""
+    exposed: frozenset[bytes] | None = None
+    if len(lines) == 1:
+        parsed = split_list(lines[0])
+        exposed = None if parsed is FAILURE else frozenset(n.lower() for n in parsed)
+    elif lines and (all(lines) or _VOIDS not in profile.quirks):
+        listed = extract_values(lines)
+        exposed = None if listed is FAILURE or listed is None else _lowered(listed)
+    # else: no line, or an empty line voids the list in this engine
+    if exposed is None:
+        return tuple(sorted([n for n in names if n in CORS_SAFELISTED_RESPONSE_HEADER_NAMES]))
+    if b"*" in exposed and not include:
+        return tuple(sorted([n for n in names if n not in _NEVER_EXPOSED]))
+    return tuple(
+        sorted(
+            [
+                n
+                for n in names
+                if n in CORS_SAFELISTED_RESPONSE_HEADER_NAMES
+                or (n in exposed and n not in _NEVER_EXPOSED)
+            ]
+        )
+    )
+
+
+_VOIDS = Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS
 
 
 def _lowered(names: tuple[bytes, ...]) -> frozenset[bytes]:

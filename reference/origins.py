@@ -30,11 +30,21 @@ class TupleOrigin:
     scheme: str
     host: str
     port: int | None  # None when the URL's port is the scheme's default
+    _serialized: str = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin
+        # (once: every request from an origin serializes it)
+        base = f"{self.scheme}://{self.host}"
+        object.__setattr__(
+            self, "_serialized", base if self.port is None else f"{base}:{self.port}"
+        )
 
     def serialize(self) -> str:
-        # https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin
-        base = f"{self.scheme}://{self.host}"
-        return base if self.port is None else f"{base}:{self.port}"
+        return self._serialized
+
+    def serialize_bytes(self) -> bytes:
+        return self._serialized.encode()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +56,9 @@ class OpaqueOrigin:
     def serialize(self) -> str:
         # Step 1 of the ASCII serialization: an opaque origin serializes as "null".
         return "null"
+
+    def serialize_bytes(self) -> bytes:
+        return b"null"
 
 
 Origin = TupleOrigin | OpaqueOrigin
@@ -73,6 +86,7 @@ class ParsedURL:
     has_userinfo: bool
     has_nonempty_userinfo: bool
     origin: Origin = field(init=False, compare=False, repr=False)
+    _serialized: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # https://url.spec.whatwg.org/#concept-url-origin
@@ -82,10 +96,14 @@ class ParsedURL:
         else:
             origin = OpaqueOrigin(label=f"{self.scheme}:")
         object.__setattr__(self, "origin", origin)
+        # Serialized once: parse_url is memoized, so a URL is serialized for every request to it.
+        port = "" if self.port is None else f":{self.port}"
+        object.__setattr__(
+            self, "_serialized", f"{self.scheme}://{self.host}{port}{self.path_query}"
+        )
 
     def serialize(self) -> str:
-        port = "" if self.port is None else f":{self.port}"
-        return f"{self.scheme}://{self.host}{port}{self.path_query}"
+        return self._serialized
 
 
 def parse_url(text: str, *, base: ParsedURL | None = None) -> ParsedURL:

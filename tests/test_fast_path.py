@@ -22,8 +22,11 @@ from hypothesis import strategies as st
 from reference import fast
 from reference.browser import (
     FetchResult,
+    MissingResponse,
     Simulation,
+    UnusedResponse,
     _stepwise,
+    browser_verdict,
     simulate_fetch,
 )
 from reference.cache import EMPTY_CACHE, PreflightCache
@@ -79,10 +82,37 @@ def _both(
     now: float = 0.0,
 ) -> tuple[Outcome, Outcome]:
     stepwise = _drive(_stepwise(request, profile, cache, now, False), responses)
+    # browser_verdict on recorded responses takes reference.fast without its generator.
+    assert _recorded(request, responses, profile, cache, now) == _as_recorded(stepwise)
     quick = _drive(
         simulate_fetch(request, profile=profile, cache=cache, now=now, trace=False), responses
     )
     return stepwise, quick
+
+
+def _recorded(
+    request: BrowserRequest,
+    responses: Sequence[RawResponse],
+    profile: Profile,
+    cache: PreflightCache,
+    now: float,
+) -> tuple[object, ...]:
+    try:
+        result = browser_verdict(
+            request, responses, profile=profile, cache=cache, now=now, trace=False
+        )
+    except MissingResponse:
+        return ("missing response",)
+    except UnusedResponse as unused:
+        return ("unused responses", unused.count)
+    return ("result", result)
+
+
+def _as_recorded(outcome: Outcome) -> tuple[object, ...]:
+    if outcome[0] != "result":
+        return ("missing response",)
+    result, _, left = outcome[1]
+    return ("unused responses", left) if left else ("result", result)
 
 
 # -- pinned cases -------------------------------------------------------------------------------
