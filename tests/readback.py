@@ -61,11 +61,18 @@ def assert_same_meaning(
 
 
 def check_round_trip(
-    name: str, source_of: Callable[[CorsPolicy], Any], *, max_examples: int = 60
+    name: str,
+    source_of: Callable[[CorsPolicy], Any],
+    *,
+    max_examples: int = 60,
+    fixed: Callable[[CorsPolicy], CorsPolicy] = lambda policy: policy,
 ) -> None:
     """For policies framework ``name`` can express: ``source_of(policy)`` is what its
     ``read_policy`` reads (an app configured from the policy, its settings, its options), and
-    the policy read back must mean the same on generated requests to :data:`DEFAULT_PATHS`."""
+    the policy read back must mean the same on generated requests to :data:`DEFAULT_PATHS`.
+
+    ``fixed`` sets what the framework does not let one choose (Falcon always sends one
+    max-age), so that the generated policies are not nearly all refused for it."""
     module = adapter(name)
 
     @settings(
@@ -75,7 +82,8 @@ def check_round_trip(
         database=None,
     )
     @given(policies(allow_paths=supports_paths(module)), st.data())
-    def run(policy: CorsPolicy, data: st.DataObject) -> None:
+    def run(generated: CorsPolicy, data: st.DataObject) -> None:
+        policy = fixed(generated)
         try:
             module.configuration(policy)
         except Inexpressible:
