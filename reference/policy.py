@@ -160,6 +160,13 @@ class EffectivePolicy:
     origin_patterns: tuple[re.Pattern[str], ...] = field(
         init=False, default=(), repr=False, compare=False
     )
+    # allow_headers and expose_headers as the lowercased bytes names are compared in.
+    header_names: frozenset[bytes] = field(
+        init=False, default=frozenset(), repr=False, compare=False
+    )
+    exposed_names: frozenset[bytes] = field(
+        init=False, default=frozenset(), repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         canonical = (canonical_origin(entry) for entry in self.allow_origins)
@@ -167,6 +174,8 @@ class EffectivePolicy:
         object.__setattr__(
             self, "origin_patterns", tuple(re.compile(p) for p in self.allow_origin_patterns)
         )
+        object.__setattr__(self, "header_names", _name_bytes(self.allow_headers))
+        object.__setattr__(self, "exposed_names", _name_bytes(self.expose_headers))
 
     def key_ref(self, key: str) -> str:
         """Name ``key`` (e.g. ``allow_origin_patterns[0]``) where its value came from: the bare
@@ -237,3 +246,8 @@ class CorsPolicy:
 
 def _pick(override: _T | None, inherited: _T) -> _T:
     return inherited if override is None else override
+
+
+def _name_bytes(names: tuple[str, ...]) -> frozenset[bytes]:
+    """Policy header names as the lowercased bytes they are compared in (ASCII case only)."""
+    return frozenset(name.encode("utf-8").lower() for name in names)

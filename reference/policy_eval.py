@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from reference.headers import HeaderList
 from reference.lazy import LazySteps
@@ -27,8 +27,7 @@ from reference.safelist import (
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Intended:
+class Intended(NamedTuple):
     """The operator's intent for one request.
 
     ``allowed`` is the answer (all four parts allowed). ``exposed`` lists, lowercased, the
@@ -111,9 +110,7 @@ def _intended(
             f"so the policy {'allows' if allowed else 'refuses'} this request (decided by {rule})"
         )
 
-    exposed: frozenset[bytes] | None = None
-    if ANY not in effective.expose_headers:
-        exposed = frozenset(_name_bytes(name) for name in effective.expose_headers)
+    exposed = None if ANY in effective.expose_headers else effective.exposed_names
     return Intended(
         allowed=allowed,
         origin_allowed=origin_allowed,
@@ -136,34 +133,38 @@ def _intended(
 
 def _origin_rule(effective: EffectivePolicy, origin: str, steps: list[str] | None) -> str | None:
     """The key that admits ``origin`` (serialized), or ``None``."""
-    key = effective.key_ref("allow_origins")
     if ANY in effective.origins:
+        key = effective.key_ref("allow_origins")
         if steps is not None:
             steps.append(f"{key} contains '*': any origin is allowed, {origin!r} included")
         return key
     if origin in effective.origins:
+        key = effective.key_ref("allow_origins")
         if steps is not None:
             steps.append(f"origin {origin!r} is listed in {key}")
         return key
+    if steps is None:
+        if origin != NULL:
+            for index, pattern in enumerate(effective.origin_patterns):
+                if pattern.fullmatch(origin):
+                    return effective.key_ref(f"allow_origin_patterns[{index}]")
+        return None
+    key = effective.key_ref("allow_origins")
     if origin == NULL:
-        if steps is not None:
-            steps.append(
-                f"origin 'null' is not listed in {key}, "
-                "and allow_origin_patterns never match 'null'"
-            )
+        steps.append(
+            f"origin 'null' is not listed in {key}, and allow_origin_patterns never match 'null'"
+        )
         return None
     for index, pattern in enumerate(effective.origin_patterns):
         if pattern.fullmatch(origin):
             pattern_key = effective.key_ref(f"allow_origin_patterns[{index}]")
-            if steps is not None:
-                steps.append(f"origin {origin!r} matches {pattern_key} {pattern.pattern!r} in full")
+            steps.append(f"origin {origin!r} matches {pattern_key} {pattern.pattern!r} in full")
             return pattern_key
     if effective.origin_patterns:
-        if steps is not None:
-            steps.append(
-                f"origin {origin!r} is neither listed in {key} nor matched by allow_origin_patterns"
-            )
-    elif steps is not None:
+        steps.append(
+            f"origin {origin!r} is neither listed in {key} nor matched by allow_origin_patterns"
+        )
+    else:
         steps.append(f"origin {origin!r} is not listed in {key}")
     return None
 
@@ -171,30 +172,29 @@ def _origin_rule(effective: EffectivePolicy, origin: str, steps: list[str] | Non
 def _method_allowed(
     effective: EffectivePolicy, request: BrowserRequest, steps: list[str] | None
 ) -> bool:
-    key = effective.key_ref("allow_methods")
     raw = request.method.encode("latin-1", "replace")
     method = normalize_method(raw)
     shown = method.decode("latin-1")
+    if steps is None:
+        return (
+            is_cors_safelisted_method(method)
+            or ANY in effective.allow_methods
+            or shown in effective.allow_methods
+        )
+    key = effective.key_ref("allow_methods")
     normalized = f" (normalized from {request.method!r})" if method != raw else ""
     if is_cors_safelisted_method(method):
-        if steps is not None:
-            steps.append(
-                f"method {shown!r}{normalized} is CORS-safelisted: always allowed, "
-                f"whatever {key} says"
-            )
+        steps.append(
+            f"method {shown!r}{normalized} is CORS-safelisted: always allowed, whatever {key} says"
+        )
         return True
     if ANY in effective.allow_methods:
-        if steps is not None:
-            steps.append(f"{key} contains '*': method {shown!r}{normalized} is allowed")
+        steps.append(f"{key} contains '*': method {shown!r}{normalized} is allowed")
         return True
     if shown in effective.allow_methods:
-        if steps is not None:
-            steps.append(f"method {shown!r}{normalized} is listed in {key}")
+        steps.append(f"method {shown!r}{normalized} is listed in {key}")
         return True
-    if steps is not None:
-        steps.append(
-            f"method {shown!r}{normalized} is not listed in {key} (compared case-sensitively)"
-        )
+    steps.append(f"method {shown!r}{normalized} is not listed in {key} (compared case-sensitively)")
     return False
 
 
@@ -219,53 +219,47 @@ def _disallowed_headers(
     steps: list[str] | None,
 ) -> tuple[bytes, ...]:
     """The request's CORS-unsafe header names that the policy does not allow."""
-    key = effective.key_ref("allow_headers")
     unsafe = cors_unsafe_request_header_names(request_header_list(request, profile), profile)
+    if steps is None:
+        if not unsafe or ANY in effective.allow_headers:
+            return ()
+        return tuple(name for name in unsafe if name.lower() not in effective.header_names)
+    key = effective.key_ref("allow_headers")
     if not unsafe:
-        if steps is not None:
-            steps.append(f"the request has no CORS-unsafe request headers: {key} is not consulted")
+        steps.append(f"the request has no CORS-unsafe request headers: {key} is not consulted")
         return ()
     names = _names(name.decode("latin-1") for name in unsafe)
     if ANY in effective.allow_headers:
-        if steps is not None:
-            steps.append(f"{key} contains '*': the CORS-unsafe request headers {names} are allowed")
+        steps.append(f"{key} contains '*': the CORS-unsafe request headers {names} are allowed")
         return ()
-    allowed = {_name_bytes(name) for name in effective.allow_headers}
-    disallowed = tuple(name for name in unsafe if name.lower() not in allowed)
+    disallowed = tuple(name for name in unsafe if name.lower() not in effective.header_names)
     if not disallowed:
-        if steps is not None:
-            steps.append(f"the CORS-unsafe request headers {names} are all listed in {key}")
+        steps.append(f"the CORS-unsafe request headers {names} are all listed in {key}")
     else:
         missing = _names(name.decode("latin-1") for name in disallowed)
-        if steps is not None:
-            steps.append(
-                f"of the CORS-unsafe request headers {names}, {missing} are not listed in {key} "
-                "(compared case-insensitively)"
-            )
+        steps.append(
+            f"of the CORS-unsafe request headers {names}, {missing} are not listed in {key} "
+            "(compared case-insensitively)"
+        )
     return disallowed
 
 
 def _credentials_allowed(
     effective: EffectivePolicy, request: BrowserRequest, steps: list[str] | None
 ) -> bool:
+    if steps is None:
+        return request.credentials is not CredentialsMode.INCLUDE or effective.allow_credentials
     key = effective.key_ref("allow_credentials")
     if request.credentials is not CredentialsMode.INCLUDE:
-        if steps is not None:
-            steps.append(
-                f"credentials mode is {request.credentials.value!r}, not 'include': "
-                f"{key} is not consulted"
-            )
+        steps.append(
+            f"credentials mode is {request.credentials.value!r}, not 'include': "
+            f"{key} is not consulted"
+        )
         return True
     value = "true" if effective.allow_credentials else "false"
     verb = "allows" if effective.allow_credentials else "refuses"
-    if steps is not None:
-        steps.append(f"credentials mode is 'include' and {key} is {value}: the policy {verb} it")
+    steps.append(f"credentials mode is 'include' and {key} is {value}: the policy {verb} it")
     return effective.allow_credentials
-
-
-def _name_bytes(name: str) -> bytes:
-    """A policy header name as the lowercased bytes it is compared in (ASCII case only)."""
-    return name.encode("utf-8").lower()
 
 
 def _names(names: Iterable[str]) -> str:

@@ -19,8 +19,8 @@ from reference.policy import (
     PolicyRules,
     canonical_origin,
 )
-from reference.policy_eval import Intended, intended_verdict, request_header_list
-from reference.profiles import CHROMIUM, SPEC
+from reference.policy_eval import Intended, _intended, intended_verdict, request_header_list
+from reference.profiles import CHROMIUM, SPEC, Profile
 from reference.request import BrowserRequest, CredentialsMode, HeadersApi, RequestMode
 
 APP = "https://app.example"
@@ -677,3 +677,18 @@ def test_rule_starts_with_the_deciding_key() -> None:
     result = verdict(policy, origin="https://x.app.example", url="https://api.example/p")
     assert result.rule == "allow_origin_patterns[0] in [[paths]] #1 (prefix '/p')"
     assert result.rule.split(" ", 1)[0].split("[", 1)[0] == "allow_origin_patterns"
+
+
+@given(policies, requests, st.sampled_from([SPEC, CHROMIUM]))
+def test_the_decision_is_the_same_with_and_without_its_explanation(
+    policy: CorsPolicy, req: BrowserRequest, profile: Profile
+) -> None:
+    # intended_verdict decides without formatting steps (they are formatted when first read,
+    # by deciding again with them): both ways must decide alike, or an explanation could
+    # contradict its verdict.
+    steps: list[str] = []
+    explained = _intended(policy, req, profile, steps)
+    quick = intended_verdict(policy, req, profile=profile)
+    assert quick._replace(steps=()) == explained._replace(steps=())
+    assert tuple(quick.steps) == tuple(steps) == explained.steps
+    assert steps[-1].startswith("so the policy")
