@@ -891,6 +891,13 @@ class UnusedResponse(LookupError):
 def needs_preflight(request: BrowserRequest, *, profile: Profile = SPEC) -> bool:
     """Whether a browser with ``profile`` sends a CORS-preflight for ``request`` (empty cache,
     cross-origin target): main fetch's CORS-with-preflight condition (digest §4.9)."""
+    run = _fast._plan(request, profile)  # the common fetch: reference.fast's own condition
+    if run is not None:
+        return run.needs_preflight()
+    return _stepwise_needs_preflight(request, profile)
+
+
+def _stepwise_needs_preflight(request: BrowserRequest, profile: Profile) -> bool:
     state = _Fetch(request, profile, EMPTY_CACHE, 0.0)
     if same_origin(request.origin, request.parsed_url.origin):
         return False

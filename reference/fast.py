@@ -183,17 +183,18 @@ class _Run:
             run.cache, run.now = cache, now
         return run
 
+    def needs_preflight(self) -> bool:
+        # Main fetch step 12: the CORS-with-preflight condition (_Fetch.needs_preflight).
+        request = self.request
+        return request.use_cors_preflight or (
+            request.unsafe_request
+            and (self.method not in CORS_SAFELISTED_METHODS or bool(self.unsafe))
+        )
+
     def first(self) -> WireRequest:
-        # Main fetch step 12: the CORS-with-preflight condition (_Fetch.needs_preflight). With
-        # an empty cache, a preflight that is needed is always sent (_Fetch.preflight_cached).
-        plan = self
-        request = plan.request
-        if request.use_cors_preflight or (
-            request.unsafe_request and (plan.method not in CORS_SAFELISTED_METHODS or plan.unsafe)
-        ):
-            wire = _preflight_request(plan)
-        else:
-            wire = _actual_request(plan)
+        # With an empty cache, a preflight that is needed is always sent
+        # (_Fetch.preflight_cached).
+        wire = _preflight_request(self) if self.needs_preflight() else _actual_request(self)
         self.wire.append(wire)
         return wire
 

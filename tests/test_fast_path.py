@@ -26,7 +26,9 @@ from reference.browser import (
     Simulation,
     UnusedResponse,
     _stepwise,
+    _stepwise_needs_preflight,
     browser_verdict,
+    needs_preflight,
     simulate_fetch,
 )
 from reference.cache import EMPTY_CACHE, PreflightCache
@@ -296,6 +298,7 @@ def test_generated_fetches_are_decided_alike(
     request, responses, profile = fetch
     stepwise, quick = _both(request, responses, profile)
     assert quick == stepwise
+    assert needs_preflight(request, profile=profile) is _stepwise_needs_preflight(request, profile)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
