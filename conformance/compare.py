@@ -8,7 +8,6 @@ responses, under each engine profile; where they disagree the grade says so (see
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from conformance import divergences as d
@@ -17,7 +16,13 @@ from conformance.exchange import rejudge
 from conformance.outcomes import NotApplicable
 from reference.browser import FetchResult
 from reference.grammar import DELTA_SECONDS
-from reference.headers import FAILURE, extract_header_list_values, get, header_names, strip_ows
+from reference.headers import (
+    FAILURE,
+    HeaderIndex,
+    get,
+    header_names,
+    strip_ows,
+)
 from reference.lazy import LazySteps
 from reference.origins import same_origin
 from reference.policy import CorsPolicy
@@ -347,25 +352,35 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
     """Non-strict findings on the raw responses: no effect in today's browsers, but wrong."""
     found: list[d.Divergence] = []
     request = exchange.request
-    intended = intended_verdict(policy, request) if request is not None else None
+    # The policy's intent is needed only for a finding's evidence or a private network grant:
+    # worked out then, once.
+    decided: list[Intended | None] = []
+
+    def intended() -> Intended | None:
+        if not decided:
+            decided.append(intended_verdict(policy, request) if request is not None else None)
+        return decided[0]
+
+    def evidence(summary: str) -> Evidence:
+        intent = intended()
+        return Evidence(
+            summary=summary,
+            exchanges=(exchange,),
+            policy_steps=intent.steps if intent else (),
+            policy_rule=intent.rule if intent else None,
+        )
+
     for wire, response in exchange.pairs:
         origin = get(wire.headers, b"origin")
         if origin is None:
             continue
-        ev = Evidence(
-            summary="",
-            exchanges=(exchange,),
-            policy_steps=intended.steps if intended else (),
-            policy_rule=intended.rule if intended else None,
-        )
-        headers = tuple((n, strip_ows(v)) for n, v in response.headers)
-        acao = get(headers, b"access-control-allow-origin")
-        acac = get(headers, b"access-control-allow-credentials")
+        _, index = HeaderIndex.received(response.headers)
+        acao = index.get(b"access-control-allow-origin")
+        acac = index.get(b"access-control-allow-credentials")
         if acac is not None and acao not in (origin, b"*"):
             found.append(
                 d.CredentialsToRefusedOrigin(
-                    _with(
-                        ev,
+                    evidence(
                         f"Access-Control-Allow-Credentials: {acac.decode('latin-1')} is sent to "
                         f"{origin.decode('latin-1')}, which the response does not allow "
                         f"(Access-Control-Allow-Origin: {_show(acao)})",
@@ -373,17 +388,17 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
                     reason="acac",
                 )
             )
-        acapn = get(headers, b"access-control-allow-private-network")
+        acapn = index.get(b"access-control-allow-private-network")
         asked = get(wire.headers, b"access-control-request-private-network") == b"true"
-        allowed_pn = intended.allow_private_network if intended else False
-        if acapn == b"true" and not (asked and allowed_pn):  # `false` grants nothing
+        if acapn == b"true" and not (  # `false` grants nothing
+            asked and (intent := intended()) is not None and intent.allow_private_network
+        ):
             why = (
                 "the preflight did not ask for it" if not asked else "the policy does not allow it"
             )
             found.append(
                 d.PrivateNetworkGrantedUnasked(
-                    _with(
-                        ev,
+                    evidence(
                         "Access-Control-Allow-Private-Network: "
                         f"{acapn.decode('latin-1')} is sent, but "
                         f"{why}",
@@ -396,19 +411,18 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
             b"access-control-allow-headers",
             b"access-control-expose-headers",
         ):
-            if extract_header_list_values(headers, name) is FAILURE:
+            if index.extract(name) is FAILURE:
                 found.append(
                     d.MalformedCorsHeader(
-                        _with(
-                            ev,
-                            f"{name.decode()}: {_show(get(headers, name))} is not a "
+                        evidence(
+                            f"{name.decode()}: {_show(index.get(name))} is not a "
                             "comma-separated "
                             "list of tokens (browsers then ignore all of it)",
                         ),
                         reason=name.decode(),
                     )
                 )
-        max_age = [v for n, v in headers if n.lower() == b"access-control-max-age"]
+        max_age = index.get_all(b"access-control-max-age")
         if (
             wire.is_preflight
             and max_age
@@ -416,8 +430,7 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
         ):
             found.append(
                 d.MalformedCorsHeader(
-                    _with(
-                        ev,
+                    evidence(
                         f"Access-Control-Max-Age: {_show(b', '.join(max_age))} is not "
                         "delta-seconds "
                         "(browsers disagree on what it then means)",
@@ -427,10 +440,6 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
                 )
             )
     return found
-
-
-def _with(evidence: Evidence, summary: str) -> Evidence:
-    return dataclasses.replace(evidence, summary=summary)
 
 
 def _show(value: bytes | None) -> str:
