@@ -97,3 +97,41 @@ def test_engines_without_quirks_in_play_decide_as_the_spec(
         assert getattr(result.verdict, "visible_header_names", None) == getattr(
             spec.verdict, "visible_header_names", None
         )
+
+
+def test_hygiene_findings_on_one_exchange_share_the_policy_intent() -> None:
+    # hygiene() works out the policy's intent on first need and reuses it: two findings on one
+    # response carry the same rule and steps, and a response to a request without Origin is
+    # skipped.
+    from conformance.compare import hygiene
+    from reference.policy import CorsPolicy
+
+    policy = CorsPolicy(allow_origins=("https://page.example",))
+    request = BrowserRequest(origin=origin_of("https://evil.example"), url="https://api.example/r")
+    sent = WireRequest(
+        is_preflight=False,
+        method=b"GET",
+        url="https://api.example/r",
+        headers=((b"Origin", b"https://evil.example"),),
+        credentials=False,
+    )
+    unsent = sent._replace(headers=())
+    response = RawResponse(
+        status=200,
+        headers=(
+            (b"Access-Control-Allow-Origin", b"https://page.example"),
+            (b"Access-Control-Allow-Credentials", b"true"),
+            (b"Access-Control-Expose-Headers", b"a b"),
+        ),
+    )
+    exchange = Exchange(request=request, pairs=((unsent, response), (sent, response)), result=None)
+    found = hygiene(policy, exchange)
+    assert [f.kind for f in found] == [
+        "credentials-header-to-refused-origin",
+        "malformed-cors-header",
+    ]
+    rules = {f.evidence.policy_rule for f in found}
+    assert rules == {"allow_origins"}
+    first, second = (tuple(f.evidence.policy_steps) for f in found)
+    assert first == second
+    assert first[-1].startswith("so the policy refuses")
