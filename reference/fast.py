@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from reference.browser import (
     _NEVER_EXPOSED,
@@ -68,11 +69,31 @@ class _Handoff(Exception):
     """The fetch leaves the path this module takes; the stepwise model decides it."""
 
 
-class _Block(Exception):
-    """``_Block(reason, failed_parameter)``: the fetch is blocked (the stepwise model's
-    ``_Blocked``, without the text)."""
+# Why a fetch is blocked: the reason and the failed parameter (the stepwise model's _Blocked
+# without its text). Returned, not raised: most fetches a run makes are blocked somewhere.
+Failed = tuple[BlockedReason, bytes | None]
 
-    args: tuple[BlockedReason, bytes | None]
+
+class _CheckReasons(NamedTuple):
+    """The failures of a CORS check, for an actual response or a preflight's."""
+
+    prefix: str
+    missing: BlockedReason
+    wildcard: BlockedReason
+    credentials: BlockedReason
+
+    @classmethod
+    def named(cls, prefix: str) -> _CheckReasons:
+        return cls(
+            prefix,
+            BlockedReason[prefix + "MISSING_ALLOW_ORIGIN_HEADER"],
+            BlockedReason[prefix + "WILDCARD_ORIGIN_NOT_ALLOWED"],
+            BlockedReason[prefix + "INVALID_ALLOW_CREDENTIALS"],
+        )
+
+
+_ACTUAL_CHECK = _CheckReasons.named("")
+_PREFLIGHT_CHECK = _CheckReasons.named("PREFLIGHT_")
 
 
 def fast_simulation(
@@ -202,29 +223,31 @@ class _Run:
         """Raises :class:`_Handoff` at a redirect."""
         plan = self
         index = _index(answer.headers)
-        try:
-            if self.wire[-1].is_preflight:
-                # CORS-preflight fetch step 7 (_Fetch.validate_preflight).
-                methods, names = _validate_preflight(answer.status, index, plan)
-                max_age = max_age_of(tuple(index.get(ACMA, ())), plan.profile).seconds
-                self.cached_max_age = max_age
-                self.cache = store(
-                    self.cache,
-                    origin=plan.origin,
-                    url=plan.url,
-                    include=plan.include,
-                    methods=methods,
-                    header_names=names,
-                    max_age=max_age,
-                    now=self.now,
-                )
-                actual = _actual_request(plan)
-                self.wire.append(actual)
-                return actual
-            # HTTP fetch step 4.4: the CORS check, then (if it passes) the redirect.
-            _cors_check(index, plan.origin, plan.include, "")
-        except _Block as blocked:
-            return self._blocked(*blocked.args)
+        if self.wire[-1].is_preflight:
+            # CORS-preflight fetch step 7 (_Fetch.validate_preflight).
+            granted = _validate_preflight(answer.status, index, plan)
+            if len(granted) == 2 and isinstance(granted[0], BlockedReason):
+                return self._blocked(*granted)
+            methods, names = granted
+            max_age = max_age_of(tuple(index.get(ACMA, ())), plan.profile).seconds
+            self.cached_max_age = max_age
+            self.cache = store(
+                self.cache,
+                origin=plan.origin,
+                url=plan.url,
+                include=plan.include,
+                methods=methods,
+                header_names=names,
+                max_age=max_age,
+                now=self.now,
+            )
+            actual = _actual_request(plan)
+            self.wire.append(actual)
+            return actual
+        # HTTP fetch step 4.4: the CORS check, then (if it passes) the redirect.
+        failed = _cors_check(index, plan.origin, plan.include, _ACTUAL_CHECK)
+        if failed is not None:
+            return self._blocked(*failed)
         if answer.status in REDIRECT_STATUSES and b"location" in index:
             raise _Handoff
         verdict = _new(
@@ -332,23 +355,23 @@ def _get(index: Index, name: bytes) -> bytes | None:
     return None if values is None else b", ".join(values)
 
 
-def _cors_check(index: Index, origin: bytes, include: bool, prefix: str) -> None:
-    # https://fetch.spec.whatwg.org/#cors-check (_Fetch.cors_check); prefix "PREFLIGHT_" names
-    # the failures of a preflight's check.
+def _cors_check(
+    index: Index, origin: bytes, include: bool, reasons: _CheckReasons
+) -> Failed | None:
+    # https://fetch.spec.whatwg.org/#cors-check (_Fetch.cors_check)
     values = index.get(ACAO)
     if values is None:
-        raise _Block(BlockedReason[prefix + "MISSING_ALLOW_ORIGIN_HEADER"], None)
+        return reasons.missing, None
     acao = values[0] if len(values) == 1 else b", ".join(values)
     if acao == b"*":
-        if include:
-            raise _Block(BlockedReason[prefix + "WILDCARD_ORIGIN_NOT_ALLOWED"], acao)
-        return
+        return (reasons.wildcard, acao) if include else None
     if acao != origin:
-        raise _Block(BlockedReason[prefix + mismatch_reason(acao)[0]], acao)
+        return BlockedReason[reasons.prefix + mismatch_reason(acao)[0]], acao
     if include:
         acac = _get(index, ACAC)
         if acac != b"true":
-            raise _Block(BlockedReason[prefix + "INVALID_ALLOW_CREDENTIALS"], acac)
+            return reasons.credentials, acac
+    return None
 
 
 def _preflight_request(plan: _Run) -> WireRequest:
@@ -371,21 +394,24 @@ def _preflight_request(plan: _Run) -> WireRequest:
 
 def _validate_preflight(
     status: int, index: Index, plan: _Run
-) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
-    """Step 7 up to the max-age: the methods and header names the preflight granted."""
+) -> tuple[tuple[bytes, ...], tuple[bytes, ...]] | Failed:
+    """Step 7 up to the max-age: the methods and header names the preflight granted, or why
+    it failed."""
     if status in REDIRECT_STATUSES and b"location" in index:
-        raise _Block(BlockedReason.PREFLIGHT_DISALLOWED_REDIRECT, str(status).encode())
+        return BlockedReason.PREFLIGHT_DISALLOWED_REDIRECT, str(status).encode()
     if not 200 <= status <= 299:
-        raise _Block(BlockedReason.PREFLIGHT_INVALID_STATUS, str(status).encode())
+        return BlockedReason.PREFLIGHT_INVALID_STATUS, str(status).encode()
     method, include = plan.method, plan.include
-    _cors_check(index, plan.origin, include, "PREFLIGHT_")
+    failed = _cors_check(index, plan.origin, include, _PREFLIGHT_CHECK)
+    if failed is not None:
+        return failed
     # Steps 7.1-7.3: extract both lists; either failing fails the preflight.
     methods = extract_values(index.get(ACAM, ()))
     names = extract_values(index.get(ACAH, ()))
     if methods is FAILURE:
-        raise _Block(BlockedReason.INVALID_ALLOW_METHODS_PREFLIGHT_RESPONSE, _get(index, ACAM))
+        return BlockedReason.INVALID_ALLOW_METHODS_PREFLIGHT_RESPONSE, _get(index, ACAM)
     if names is FAILURE:
-        raise _Block(BlockedReason.INVALID_ALLOW_HEADERS_PREFLIGHT_RESPONSE, _get(index, ACAH))
+        return BlockedReason.INVALID_ALLOW_HEADERS_PREFLIGHT_RESPONSE, _get(index, ACAH)
     # Step 7.4: no Access-Control-Allow-Methods and the use-CORS-preflight flag.
     if methods is None and plan.request.use_cors_preflight:
         methods = (method,)
@@ -397,7 +423,7 @@ def _validate_preflight(
         and method not in CORS_SAFELISTED_METHODS
         and (include or b"*" not in method_list)
     ):
-        raise _Block(BlockedReason.METHOD_DISALLOWED_BY_PREFLIGHT_RESPONSE, method)
+        return BlockedReason.METHOD_DISALLOWED_BY_PREFLIGHT_RESPONSE, method
     unsafe = plan.unsafe
     if unsafe:
         lowered = {n.lower() for n in name_list}
@@ -409,12 +435,12 @@ def _validate_preflight(
             and b"authorization" not in lowered
             and not (wildcard and plan.profile.has(Quirk.AUTHORIZATION_COVERED_BY_WILDCARD))
         ):
-            raise _Block(BlockedReason.HEADER_DISALLOWED_BY_PREFLIGHT_RESPONSE, b"authorization")
+            return BlockedReason.HEADER_DISALLOWED_BY_PREFLIGHT_RESPONSE, b"authorization"
         # Step 7.7: every CORS-unsafe request-header name.
         if not wildcard:
             for name in unsafe:
                 if name not in lowered:
-                    raise _Block(BlockedReason.HEADER_DISALLOWED_BY_PREFLIGHT_RESPONSE, name)
+                    return BlockedReason.HEADER_DISALLOWED_BY_PREFLIGHT_RESPONSE, name
     return method_list, name_list
 
 
