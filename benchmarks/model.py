@@ -35,10 +35,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from conformance.divergences import Exchange
+from conformance.targets import Target
 from reference import cache as model_cache
 from reference import fast, headers, origins, safelist
 from reference.browser import browser_verdict
+from reference.cache import EMPTY_CACHE, PreflightCache
 from reference.origins import origin_of
+from reference.profiles import SPEC, Profile
 from reference.request import BrowserRequest, CredentialsMode
 from reference.verdict import RawResponse
 
@@ -121,25 +125,52 @@ def clear_memos() -> None:
         memo.cache_clear()
 
 
-def suite_hit_rates() -> str:
-    # Imported here: the suite run is the last measurement, and benchmarks/ is not a package
-    # on the path of a script.
+Fetch = tuple[BrowserRequest, list[RawResponse], Profile, PreflightCache, float]
+
+
+def record_suite_fetches() -> tuple[list[Fetch], str]:
+    """Run the suite's properties against the bundled app (as benchmarks/suite.py does) with
+    empty memos, and keep every fetch it judged: the request and the responses the app gave.
+    Returns them with the memo hit rates of that run."""
+    # Imported here, and benchmarks/ is not a package on the path of a script.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from benchmarks.suite import run_properties
+    from conformance import exchange, properties
     from conformance.examples.fastapi_docs import app as docs_app
     from conformance.targets import AsgiTarget
 
+    fetches: list[Fetch] = []
+    run_fetch = exchange.run_fetch
+
+    def recording(
+        target: Target,
+        request: BrowserRequest,
+        *,
+        profile: Profile = SPEC,
+        cache: PreflightCache = EMPTY_CACHE,
+        now: float = 0.0,
+    ) -> Exchange:
+        done = run_fetch(target, request, profile=profile, cache=cache, now=now)
+        if done.result is not None:
+            fetches.append((request, [r for _, r in done.pairs], profile, cache, now))
+        return done
+
     clear_memos()
     target = AsgiTarget(docs_app)
-    run_properties(target, examples=30)
-    target.close()
+    # Measurement only: the properties fetch through this one name.
+    setattr(properties, "run_fetch", recording)  # noqa: B010 (not re-exported: mypy)
+    try:
+        run_properties(target, examples=30)
+    finally:
+        setattr(properties, "run_fetch", run_fetch)  # noqa: B010
+        target.close()
     shown = []
     for name, memo in MEMOS.items():
         info = memo.cache_info()
         calls = info.hits + info.misses
         if calls:
             shown.append(f"{name} {info.hits / calls:.0%} of {calls:,}")
-    return "; ".join(shown)
+    return fetches, "; ".join(shown)
 
 
 def per_second(fn: Callable[[], object], seconds: float) -> float:
@@ -164,6 +195,15 @@ def main() -> None:
         request, responses = CASES[index % len(CASES)]
         index += 1
         browser_verdict(request, responses, trace=False)
+
+    fetches, hit_rates = record_suite_fetches()
+    recorded = 0
+
+    def one_recorded_verdict() -> None:
+        nonlocal recorded
+        request, responses, profile, cache, now = fetches[recorded % len(fetches)]
+        recorded += 1
+        browser_verdict(request, responses, profile=profile, cache=cache, now=now, trace=False)
 
     def one_cold_verdict() -> None:
         nonlocal index
@@ -210,9 +250,11 @@ def main() -> None:
         "request": [],
         "cold": [],
         "clear": [],
+        "recorded": [],
     }
     for _ in range(args.rounds):
         rates["verdict"].append(per_second(one_verdict, burst))
+        rates["recorded"].append(per_second(one_recorded_verdict, burst))
         rates["request"].append(per_second(one_request, burst))
         rates["traced"].append(per_second(one_traced_verdict, burst / 4))
         rates["cold"].append(per_second(one_cold_verdict, burst / 4))
@@ -239,8 +281,12 @@ def main() -> None:
     share = requests / verdicts
     print(f"model cost / one request: {share:.1%} (goal: under 5%)")
     print(f"  (memos emptied: {cold * requests / 1e6:.1%})")
-    print("memo hit rates in a suite run (bundled app, 30 examples a property):")
-    print(f"  {suite_hit_rates()}")
+    real = statistics.median(rates["recorded"])
+    print(
+        f"the {len(fetches):,} fetches of a suite run (bundled app, 30 examples a property), "
+        f"replayed: {1e6 / real:.1f} us each, {requests / real:.1%} of one request"
+    )
+    print(f"  memo hit rates in that run: {hit_rates}")
     loop.run_until_complete(client.aclose())
     loop.close()
 
