@@ -9,11 +9,13 @@ runs it, is measured too, for information. The measurements alternate in short r
 median round of each is kept, so that a slower spell of a shared machine falls on both sides
 of the ratio alike.
 
-The model memoizes pure functions of values that recur from case to case (a header list, an
-Access-Control-Allow-Methods value, ...), and five cases cycling keep every memo warm. So that
-the figure does not rest on that, the script also prints the cost with every memo emptied
-before each verdict, and how often the memos hit in a real suite run (the bundled app, as
-`benchmarks/suite.py` runs it).
+Two mixes are timed: five synthetic cases, and the fetches a suite run against the bundled app
+(as `benchmarks/suite.py` runs it) judged, recorded and replayed; the second is heavier (more
+headers a response, most fetches blocked). The model memoizes pure functions of values that
+recur from case to case (a header list, an Access-Control-Allow-Methods value, ...), and both
+mixes replayed keep every memo warm. So that the figures do not rest on that unsaid, the script
+also prints the cost with every memo emptied before each verdict, and how often the memos hit
+in the recorded run.
 """
 
 from __future__ import annotations
