@@ -55,7 +55,9 @@ from reference.safelist import (
 )
 from reference.verdict import Allowed, Blocked, BlockedReason, RawResponse, WireRequest
 
-Index = dict[bytes, list[bytes]]
+# A response's headers by lowercased name: one line's value as received (OWS is stripped when
+# it is read), or the values of a name sent more than once, each stripped, in order.
+Index = dict[bytes, bytes | tuple[bytes, ...]]
 Stepwise = Callable[[], Simulation]
 
 
@@ -184,7 +186,7 @@ class _Run:
         # CORS-unsafe names, sorted and lowercased (safelist.decision_header_list)
         self.url = request.parsed_url.serialize()
         self.origin = origin  # serialized (never tainted: this path follows no redirect)
-        self.include = request.credentials is CredentialsMode.INCLUDE
+        self.include = request.credentials is _INCLUDE
         self.cache = EMPTY_CACHE
         self.now = 0.0
         self.wire: list[WireRequest] = []
@@ -229,7 +231,7 @@ class _Run:
             if len(granted) == 2 and isinstance(granted[0], BlockedReason):
                 return self._blocked(*granted)
             methods, names = granted
-            max_age = max_age_of(tuple(index.get(ACMA, ())), plan.profile).seconds
+            max_age = max_age_of(_lines(index, ACMA), plan.profile).seconds
             self.cached_max_age = max_age
             self.cache = store(
                 self.cache,
@@ -293,7 +295,7 @@ def _start(
 
 def _plan(request: BrowserRequest, profile: Profile) -> _Run | None:
     """The run, if this path decides the fetch; ``None`` hands it to the stepwise model."""
-    if request.mode is not RequestMode.CORS:
+    if request.mode is not _CORS_MODE:
         return None
     if request.private_network and profile.has(Quirk.PRIVATE_NETWORK_ACCESS):
         return None
@@ -308,7 +310,7 @@ def _plan(request: BrowserRequest, profile: Profile) -> _Run | None:
         and origin.port == target.port
     ):
         return None
-    combine = request.headers_api is HeadersApi.XHR or _COMBINE in profile.quirks
+    combine = request.headers_api is _XHR or _COMBINE in profile.quirks
     parts = _parts(request.method, request.headers, combine, profile)
     if parts is None:
         return None
@@ -317,7 +319,11 @@ def _plan(request: BrowserRequest, profile: Profile) -> _Run | None:
     return _Run(request, profile, parts, origin.serialize_bytes())
 
 
+# Enum members read on every fetch, looked up once.
 _COMBINE = Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS
+_CORS_MODE = RequestMode.CORS
+_XHR = HeadersApi.XHR
+_INCLUDE = CredentialsMode.INCLUDE
 
 
 @functools.lru_cache(maxsize=4096)
@@ -341,28 +347,40 @@ def _parts(
 
 
 def _index(raw: Sequence[tuple[bytes, bytes]]) -> Index:
-    """Each value OWS-stripped, indexed by lowercased name (reference.headers.HeaderIndex)."""
-    index = {name.lower(): [value.strip(OWS_BYTES)] for name, value in raw}
+    """The response's headers by lowercased name (as reference.headers.HeaderIndex, whose
+    values are stripped up front: here only the few read are)."""
+    index: Index = {name.lower(): value for name, value in raw}
     if len(index) < len(raw):  # a name more than once: every value, in order
-        index = {}
+        lines: dict[bytes, list[bytes]] = {}
         for name, value in raw:
-            index.setdefault(name.lower(), []).append(value.strip(OWS_BYTES))
+            lines.setdefault(name.lower(), []).append(value.strip(OWS_BYTES))
+        index = {name: tuple(values) for name, values in lines.items()}
     return index
 
 
+def _lines(index: Index, name: bytes) -> tuple[bytes, ...]:
+    """The values of every ``name`` line, OWS-stripped (the HTTP layer's view)."""
+    value = index.get(name)
+    if value is None:
+        return ()
+    return (value.strip(OWS_BYTES),) if isinstance(value, bytes) else value
+
+
 def _get(index: Index, name: bytes) -> bytes | None:
-    values = index.get(name)
-    return None if values is None else b", ".join(values)
+    # https://fetch.spec.whatwg.org/#concept-header-list-get
+    value = index.get(name)
+    if value is None:
+        return None
+    return value.strip(OWS_BYTES) if isinstance(value, bytes) else b", ".join(value)
 
 
 def _cors_check(
     index: Index, origin: bytes, include: bool, reasons: _CheckReasons
 ) -> Failed | None:
     # https://fetch.spec.whatwg.org/#cors-check (_Fetch.cors_check)
-    values = index.get(ACAO)
-    if values is None:
+    acao = _get(index, ACAO)
+    if acao is None:
         return reasons.missing, None
-    acao = values[0] if len(values) == 1 else b", ".join(values)
     if acao == b"*":
         return (reasons.wildcard, acao) if include else None
     if acao != origin:
@@ -406,8 +424,8 @@ def _validate_preflight(
     if failed is not None:
         return failed
     # Steps 7.1-7.3: extract both lists; either failing fails the preflight.
-    methods = extract_values(index.get(ACAM, ()))
-    names = extract_values(index.get(ACAH, ()))
+    methods = extract_values(_lines(index, ACAM))
+    names = extract_values(_lines(index, ACAH))
     if methods is FAILURE:
         return BlockedReason.INVALID_ALLOW_METHODS_PREFLIGHT_RESPONSE, _get(index, ACAM)
     if names is FAILURE:
@@ -457,8 +475,7 @@ def _actual_request(plan: _Run) -> WireRequest:
 
 def _visible_names(index: Index, include: bool, profile: Profile) -> tuple[bytes, ...]:
     # Main fetch step 14.1 with cors tainting (_Fetch.visible_names).
-    lines = index.get(ACEH)
-    return _visible(tuple(index), tuple(lines) if lines else (), include, profile)
+    return _visible(tuple(index), _lines(index, ACEH), include, profile)
 
 
 @functools.lru_cache(maxsize=4096)
