@@ -41,7 +41,7 @@ from reference.browser import (
 )
 from reference.cache import EMPTY_CACHE, PreflightCache, max_age_of, store
 from reference.grammar import OWS_BYTES, TOKEN
-from reference.headers import FAILURE, HeaderList, extract_values, split_list
+from reference.headers import FAILURE, HeaderList, extract_values
 from reference.origins import TupleOrigin
 from reference.profiles import Profile, Quirk
 from reference.request import BrowserRequest, CredentialsMode, HeadersApi, RequestMode
@@ -178,6 +178,9 @@ class _Run:
         profile: Profile,
         parts: tuple[bytes, HeaderList, tuple[bytes, ...]],
         origin: bytes,
+        *,
+        cache: PreflightCache,
+        now: float,
     ) -> None:
         # What the fetch decides with, worked out before anything is sent.
         self.request = request
@@ -187,8 +190,8 @@ class _Run:
         self.url = request.parsed_url.serialize()
         self.origin = origin  # serialized (never tainted: this path follows no redirect)
         self.include = request.credentials is _INCLUDE
-        self.cache = EMPTY_CACHE
-        self.now = 0.0
+        self.cache = cache
+        self.now = now
         self.wire: list[WireRequest] = []
         self.cached_max_age: int | None = None
 
@@ -201,10 +204,7 @@ class _Run:
             cache = cache.live(now)
             if cache:
                 return None
-        run = _plan(request, profile)
-        if run is not None:
-            run.cache, run.now = cache, now
-        return run
+        return _plan(request, profile, cache, now)
 
     def needs_preflight(self) -> bool:
         # Main fetch step 12: the CORS-with-preflight condition (_Fetch.needs_preflight).
@@ -293,7 +293,12 @@ def _start(
     return stepwise() if stepwise is not None else _stepwise(request, profile, cache, now, False)
 
 
-def _plan(request: BrowserRequest, profile: Profile) -> _Run | None:
+def _plan(
+    request: BrowserRequest,
+    profile: Profile,
+    cache: PreflightCache = EMPTY_CACHE,
+    now: float = 0.0,
+) -> _Run | None:
     """The run, if this path decides the fetch; ``None`` hands it to the stepwise model."""
     if request.mode is not _CORS_MODE:
         return None
@@ -316,7 +321,7 @@ def _plan(request: BrowserRequest, profile: Profile) -> _Run | None:
         return None
     if request.body is not None and parts[0] in (b"GET", b"HEAD"):
         return None
-    return _Run(request, profile, parts, origin.serialize_bytes())
+    return _Run(request, profile, parts, origin.serialize_bytes(), cache=cache, now=now)
 
 
 # Enum members read on every fetch, looked up once.
@@ -485,13 +490,12 @@ def _visible(
     """The names script can read, given the response's (lowercased) header names and its
     Access-Control-Expose-Headers lines. Memoized: a server answers with the same few."""
     exposed: frozenset[bytes] | None = None
-    if len(lines) == 1:
-        parsed = split_list(lines[0])
-        exposed = None if parsed is FAILURE else frozenset(n.lower() for n in parsed)
-    elif lines and (all(lines) or _VOIDS not in profile.quirks):
+    # No line, or an empty line among several where this engine lets it void the list: only
+    # the safelisted names.
+    if lines and (len(lines) == 1 or all(lines) or _VOIDS not in profile.quirks):
         listed = extract_values(lines)
-        exposed = None if listed is FAILURE or listed is None else _lowered(listed)
-    # else: no line, or an empty line voids the list in this engine
+        if listed is not FAILURE and listed is not None:
+            exposed = frozenset(n.lower() for n in listed)
     if exposed is None:
         return tuple(sorted([n for n in names if n in CORS_SAFELISTED_RESPONSE_HEADER_NAMES]))
     if b"*" in exposed and not include:
@@ -509,10 +513,6 @@ def _visible(
 
 
 _VOIDS = Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS
-
-
-def _lowered(names: tuple[bytes, ...]) -> frozenset[bytes]:
-    return frozenset(n.lower() for n in names)
 
 
 def _replayed(
