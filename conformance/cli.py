@@ -54,7 +54,14 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         default="0",
         metavar="N",
-        help="pytest-xdist workers (0: none; 'auto': one per core)",
+        help="parallel workers (0: none; 'auto': one per core)",
+    )
+    run.add_argument(
+        "--parallel",
+        choices=("fork", "xdist"),
+        default=None,
+        help="how -n starts its workers: fork (forked from this process once the suite is "
+        "loaded; the default where os.fork exists) or xdist (pytest-xdist's fresh interpreters)",
     )
     run.add_argument("--seed", type=int, help="seed; printed when chosen at random")
     run.add_argument("--timeout", type=float, default=10.0, help="seconds per request (URL)")
@@ -232,6 +239,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def _workers(args: argparse.Namespace) -> tuple[int, str]:
+    """-n and --parallel: how many workers, and how they start."""
+    from conformance.forked import available, worker_count
+
+    try:
+        workers = worker_count(str(args.workers))
+    except ValueError:
+        raise UsageError(f"-n: {args.workers!r} is not a number of workers or 'auto'") from None
+    if workers < 0:
+        raise UsageError(f"-n: {workers} must be 0 or more")
+    parallel = args.parallel or ("fork" if available() else "xdist")
+    if parallel == "fork" and not available():
+        raise UsageError("--parallel fork: this platform has no os.fork; use --parallel xdist")
+    return workers, parallel
+
+
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
@@ -261,6 +284,7 @@ def _run(args: argparse.Namespace) -> int:
         rate=args.rate or None,
     )
     options.check()
+    workers, parallel = _workers(args)
     # Fail early, before pytest starts: a bad policy, baseline or module path exits 2, an
     # unreachable target 3, each with one clear message.
     if args.baseline:
@@ -326,8 +350,11 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args.append(f"--cors-max-examples={options.max_examples}")
     if args.baseline:
         pytest_args.append(f"--cors-baseline={args.baseline}")
-    if args.workers not in ("0", 0):
-        pytest_args += ["-p", "xdist.plugin", "-n", str(args.workers)]
+    if workers:
+        if parallel == "fork":
+            pytest_args += ["-p", "conformance.forked", f"--cors-fork-workers={workers}"]
+        else:
+            pytest_args += ["-p", "xdist.plugin", "-n", str(workers)]
     # Only the plugins the suite uses: a project's other pytest plugins (faker, anyio, ...)
     # cost start-up time in every worker and could change how tests run.
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"

@@ -198,8 +198,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             reporter.flush()
 
     state.progress = Progress(rewrite=rewrite, newline=lambda: reporter.write("\n"))
-    state.live = config.pluginmanager.get_plugin("dsession") is None
+    state.live = config.pluginmanager.get_plugin("dsession") is None and not _forking(config)
     config.pluginmanager.register(_PropertyLines(state.progress), "cors-conformance-progress")
+
+
+def _forking(config: pytest.Config) -> bool:
+    """Whether forked workers (conformance.forked) run the properties of this run."""
+    if not config.pluginmanager.has_plugin("conformance.forked"):
+        return False
+    from conformance.forked import forking
+
+    return forking(config)
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: only when xdist is loaded
@@ -316,16 +325,16 @@ EXPECTED_COST: dict[str, float] = {
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if getattr(config, "workerinput", None) is None:
         return
-    slots = [i for i, item in enumerate(items) if _property_of(item) in EXPECTED_COST]
+    slots = [i for i, item in enumerate(items) if property_of(item) in EXPECTED_COST]
     ordered = sorted(
         (items[i] for i in slots),
-        key=lambda item: -EXPECTED_COST[_property_of(item) or ""],
+        key=lambda item: -EXPECTED_COST[property_of(item) or ""],
     )
     for i, item in zip(slots, ordered, strict=True):
         items[i] = item
 
 
-def _property_of(item: pytest.Item) -> str | None:
+def property_of(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     name = callspec.params.get("property_name") if callspec is not None else None
     return name if isinstance(name, str) else None
@@ -337,7 +346,7 @@ def _diverging(context: SuiteContext) -> int:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    prop = _property_of(item)
+    prop = property_of(item)
     state = item.config.stash[STATE]
     context = state.context
     if prop is None or context is None:
@@ -357,7 +366,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    prop = _property_of(item)
+    prop = property_of(item)
     if prop is None or call.when != "call":
         return report
     state = item.config.stash[STATE]
@@ -475,9 +484,48 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_testnodedown(node: Any) -> None:
     """xdist controller: merge what a worker found."""
     raw = getattr(node, "workeroutput", {}).get("cors_state")
-    if raw is None:
+    if raw is not None:
+        merge_worker_state(node.config, raw)
+
+
+def worker_state(config: pytest.Config) -> dict[str, Any]:
+    """What a worker (xdist's or a forked one) found, for the process that writes the report."""
+    return _portable(config.stash[STATE])
+
+
+def become_worker(config: pytest.Config) -> None:
+    """In a forked worker (conformance.forked): no progress display; the parent draws it."""
+    state = config.stash[STATE]
+    state.progress = None
+    state.live = False
+    # Only what this worker finds goes back: a worker forked to replace one that died is a
+    # copy of a parent that may already hold other workers' findings.
+    state.records, state.harness = [], []
+    state.properties, state.property_stats = {}, {}
+    state.occurrences = Counter()
+    state.cases_sent = 0
+
+
+def record_harness_error(
+    config: pytest.Config, item: pytest.Item, report: pytest.TestReport, message: str
+) -> None:
+    """A property whose worker died: a harness error in the report, and its line on screen."""
+    prop = property_of(item)
+    if prop is None:
         return
-    state = node.config.stash[STATE]
+    state = config.stash[STATE]
+    state.harness.append({"property": prop, "outcome": "harness-error", "message": message})
+    state.properties[prop] = "harness-error"
+    stats = {"cases_sent": 0, "duration_s": 0.0, "divergences": 0, "diverging_examples": 0}
+    state.property_stats[prop] = stats
+    report.user_properties.append(
+        ("cors_property", json.dumps({"name": prop, "outcome": "harness-error", **stats}))
+    )
+
+
+def merge_worker_state(config: pytest.Config, raw: str) -> None:
+    """Merge what a worker found (:func:`worker_state`, as JSON) into this process's state."""
+    state = config.stash[STATE]
     data = json.loads(raw)
     state.records.extend(data["records"])
     state.harness.extend(data["harness"])

@@ -165,8 +165,10 @@ def test_a_run_against_a_target_that_dies_reports_what_it_could_and_exits_3(
     assert document["summary"]["divergences"] == 0
 
 
-def test_sigterm_mid_run_still_writes_the_report(tmp_path: Path) -> None:
-    """An interrupted run (SIGTERM, as a cancelled CI job sends) writes what it found so far."""
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_sigterm_mid_run_still_writes_the_report(tmp_path: Path, workers: str) -> None:
+    """An interrupted run (SIGTERM, as a cancelled CI job sends) writes what it found so far;
+    with forked workers too (the parent passes the signal on and waits for their findings)."""
     import signal
     import time
 
@@ -183,6 +185,8 @@ def test_sigterm_mid_run_still_writes_the_report(tmp_path: Path) -> None:
                 "30",
                 "--report-dir",
                 str(tmp_path),
+                "-n",
+                workers,
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,

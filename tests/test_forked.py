@@ -1,0 +1,87 @@
+"""Forked workers (conformance.forked, ``cors-conformance run -n N``): what they report is what
+``-n 0`` reports, a worker that dies is reported and replaced, and bad values are refused."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "conformance.cli"]
+POLICY = str(ROOT / "conformance/policies/fastapi-docs.toml")
+
+# Stands in for a crash in a worker (a segfault in a C extension, an out-of-memory kill): the
+# app ends its process abruptly after a few requests, but only in forked worker number 1.
+DYING_APP = """
+import os
+
+from conformance.examples.fastapi_docs import app as inner
+
+seen = 0
+
+
+async def app(scope, receive, send):
+    global seen
+    if scope["type"] == "http" and os.environ.get("CORS_CONFORMANCE_WORKER") == "1":
+        seen += 1
+        if seen > 20:
+            os._exit(7)
+    await inner(scope, receive, send)
+"""
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=600, check=False
+    )
+
+
+def test_a_worker_that_dies_is_reported_and_replaced(tmp_path: Path) -> None:
+    (tmp_path / "dying_app.py").write_text(DYING_APP)
+    properties = ["exposed_headers", "vary_origin", "simple_requests", "no_origin_requests"]
+    result = _run(
+        "run",
+        "--app",
+        "dying_app:app",
+        "--policy",
+        POLICY,
+        "--seed",
+        "1",
+        "--properties",
+        *properties,
+        "-n",
+        "2",
+        "--parallel",
+        "fork",
+        "--report-dir",
+        "r",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 4, result.stdout + result.stderr  # a harness error
+    document = json.loads((tmp_path / "r/results.json").read_text())
+    # Worker 1 takes the longest property first (exposed_headers) and dies in it; a third
+    # worker, forked to replace it, runs what is left.
+    outcomes = document["run"]["properties"]
+    assert outcomes == {
+        "exposed_headers": "harness-error",
+        "no_origin_requests": "passed",
+        "simple_requests": "passed",
+        "vary_origin": "passed",
+    }
+    (harness,) = document["harness_outcomes"]
+    assert harness["property"] == "exposed_headers"
+    assert "worker 1" in harness["message"]
+    assert "ended unexpectedly (exit status 7)" in harness["message"]
+    assert "1 failed, 3 passed" in result.stdout
+
+
+@pytest.mark.parametrize("value", ["two", "-1"])
+def test_a_bad_worker_count_exits_2(tmp_path: Path, value: str) -> None:
+    result = _run("run", "-n", value, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "-n:" in result.stderr
+    assert "Traceback" not in result.stderr
