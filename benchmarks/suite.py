@@ -8,7 +8,8 @@ target on loopback. Prints figures as ratios against baselines measured in the s
 (d) the model's share of the time per request (goal < 5%), CPU sampled on SIGPROF (the cProfile
     figure, which overstates a model of many small calls, is printed beside it);
 (e) the speedup of -n 2 over -n 0, at --profile ci and at --profile thorough (goal >= 1.7 on
-    2 cores);
+    2 cores); -n 2 forks its workers (the default), and at ci the same with pytest-xdist's
+    workers (--parallel xdist) is printed for comparison;
 (f) the wall time of the ci profile (goal < 60 s);
 (g) the peak RSS of a ci run (goal < 250 MB), and of a 10x longer run (memory flat).
 
@@ -269,7 +270,7 @@ class CliRun:
 def cli_run(*args: str) -> CliRun:
     """One `cors-conformance run` in a fresh process: its wall time, its peak RSS, and how busy
     the rest of the machine was meanwhile (the CPU time the machine spent beyond the run's own,
-    that of its xdist workers included)."""
+    that of its workers included)."""
     busy, started = _busy_seconds(), time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "conformance.cli", "run", *args, "--report-dir", "/tmp/cc-bench"],
@@ -323,7 +324,13 @@ def section(title: str) -> None:
 QUIET = 0.1  # cores other processes may keep busy during a run that is kept
 
 
-def speedup(common: list[str], extra: list[str], repeat: int, attempts: int) -> Speedup:
+def speedup(
+    common: list[str],
+    extra: list[str],
+    repeat: int,
+    attempts: int,
+    parallel: tuple[str, ...] = ("-n", "2"),
+) -> Speedup:
     """-n 0 and -n 2 in pairs, the order alternating (-n 0 first, then -n 2 first: a machine
     whose speed drifts favours neither), until ``repeat`` pairs ran while the rest of the
     machine kept under QUIET of a core busy, or ``attempts`` pairs ran (then all are kept, and
@@ -334,13 +341,13 @@ def speedup(common: list[str], extra: list[str], repeat: int, attempts: int) -> 
     while len(pairs) < attempts and len(quiet) < repeat:
         if len(pairs) % 2 == 0:
             serial = cli_run(*common, *extra)
-            parallel = cli_run(*common, *extra, "-n", "2")
+            many = cli_run(*common, *extra, *parallel)
         else:
-            parallel = cli_run(*common, *extra, "-n", "2")
+            many = cli_run(*common, *extra, *parallel)
             serial = cli_run(*common, *extra)
-        pairs.append((serial, parallel))
-        if max(serial.others, parallel.others) < QUIET:
-            quiet.append((serial, parallel))
+        pairs.append((serial, many))
+        if max(serial.others, many.others) < QUIET:
+            quiet.append((serial, many))
     kept = quiet or pairs
     return Speedup(kept=kept, quiet=len(quiet), pairs=len(pairs))
 
@@ -418,6 +425,9 @@ def main() -> None:
     common = ["--app", APP, "--policy", POLICY, "--seed", "1"]
     ci = speedup(common, ["--profile", "ci"], args.repeat, attempts=4 * args.repeat)
     print(ci.line("--profile ci"), flush=True)
+    xdist = ("-n", "2", "--parallel", "xdist")
+    ci_xdist = speedup(common, ["--profile", "ci"], args.repeat, 4 * args.repeat, parallel=xdist)
+    print(ci_xdist.line("--profile ci, pytest-xdist workers (--parallel xdist)"), flush=True)
     thorough = speedup(common, ["--profile", "thorough"], 2, attempts=4)
     print(thorough.line("--profile thorough"))
     print(f"(f) ci profile wall time:   {ci.fastest_serial:.1f} s (goal < 60 s)")
