@@ -117,6 +117,12 @@ class _Parent:
     queue: list[int] = field(default_factory=list)
     live: dict[int, _Worker] = field(default_factory=dict)  # by file descriptor
     started: int = 0
+    lines: dict[int, str] = field(default_factory=dict)  # each worker's live line
+
+    def _draw(self) -> None:
+        from conformance.plugin import draw_workers
+
+        draw_workers(self.session.config, [self.lines[n] for n in sorted(self.lines)])
 
     def run(self) -> None:
         from conformance.plugin import EXPECTED_COST, property_of
@@ -202,6 +208,9 @@ class _Parent:
                 nodeid=message[1]["nodeid"],
                 location=None,
             )
+        elif kind == "live":
+            self.lines[worker.number] = message[1]
+            self._draw()
         elif kind == "state":
             from conformance.plugin import merge_worker_state
 
@@ -217,6 +226,8 @@ class _Parent:
         del self.live[worker.conn.fileno()]
         worker.conn.close()
         status = _reap(worker.pid)
+        if self.lines.pop(worker.number, None):
+            self._draw()
         if worker.done and why is None:
             return
         if why is None:
@@ -394,8 +405,12 @@ def _worker_setup(session: pytest.Session, number: int, conn: Connection) -> Non
         capture.start_global_capturing()
         capture.suspend_global_capture()
     from conformance.plugin import become_worker
+    from conformance.progress import Progress, worker_line
 
-    become_worker(config)
+    # The worker's live line (drawn at most every 0.2 s, and only when the parent draws a
+    # progress display) goes to the parent, which draws the workers' lines as one.
+    live = Progress(rewrite=lambda line: conn.send(("live", line)), newline=_no, line=worker_line)
+    become_worker(config, live)
     manager.register(_Forward(conn, config), "cors-conformance-forward")
 
 
@@ -421,6 +436,10 @@ def _worker_loop(session: pytest.Session, conn: Connection, first: int) -> None:
         _send_state(config, conn)
         raise
     _send_state(config, conn)
+
+
+def _no() -> None:
+    return None
 
 
 def _interrupt(signum: int, _frame: object) -> None:  # pragma: no cover - in a worker

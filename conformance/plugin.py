@@ -13,6 +13,7 @@ import json
 import os
 import random
 import shlex
+import shutil
 import sys
 import time
 from collections import Counter
@@ -493,11 +494,12 @@ def worker_state(config: pytest.Config) -> dict[str, Any]:
     return _portable(config.stash[STATE])
 
 
-def become_worker(config: pytest.Config) -> None:
-    """In a forked worker (conformance.forked): no progress display; the parent draws it."""
+def become_worker(config: pytest.Config, progress: Progress | None) -> None:
+    """In a forked worker (conformance.forked). When the parent draws a progress display, the
+    worker's live line goes to ``progress`` (which sends it to the parent)."""
     state = config.stash[STATE]
-    state.progress = None
-    state.live = False
+    state.progress = progress if state.progress is not None else None
+    state.live = state.progress is not None
     # Only what this worker finds goes back: a worker forked to replace one that died is a
     # copy of a parent that may already hold other workers' findings.
     state.records, state.harness = [], []
@@ -521,6 +523,18 @@ def record_harness_error(
     report.user_properties.append(
         ("cors_property", json.dumps({"name": prop, "outcome": "harness-error", **stats}))
     )
+
+
+def draw_workers(config: pytest.Config, lines: list[str]) -> None:
+    """The parent of forked workers: one live line for the properties they are running (each
+    worker's part, :func:`conformance.progress.worker_line`), cut to the terminal's width."""
+    state = config.stash[STATE]
+    if state.progress is None:
+        return
+    parts = [line for line in lines if line]
+    text = ("  .. " + " | ".join(parts)) if parts else ""
+    width = shutil.get_terminal_size().columns - 1
+    state.progress.rewrite(text if len(text) <= width else text[: max(width - 3, 0)] + "...")
 
 
 def merge_worker_state(config: pytest.Config, raw: str) -> None:

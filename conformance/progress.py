@@ -4,8 +4,9 @@
 Cheap by construction: the target is wrapped (:class:`CountingTarget`) so each request calls
 :meth:`Progress.tick`, which looks at the clock and redraws at most every
 :data:`REFRESH_SECONDS`; nothing runs in between. The plugin turns it on only for a terminal
-(never for CI logs or pipes) and never in xdist workers: there the controller prints each
-property's line as its report comes back.
+(never for CI logs or pipes). Forked workers (``run -n N``) send their live lines to the parent,
+which draws them as one; xdist workers draw none, and the controller prints each property's
+line as its report comes back.
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ def live_line(name: str, cases: int, diverging: int, seconds: float) -> str:
     )
 
 
+def worker_line(name: str, cases: int, diverging: int, seconds: float) -> str:
+    """A forked worker's part of the parent's one live line (conformance.forked); short, so
+    two fit on 80 columns."""
+    del seconds  # the property's line gives its time when it ends
+    return f"{name}: {cases} sent, {diverging} diverging"
+
+
 def done_line(
     name: str, *, outcome: str, cases: int, distinct: int, diverging: int, seconds: float
 ) -> str:
@@ -48,6 +56,7 @@ class Progress:
     newline: Callable[[], None]
     clock: Callable[[], float] = time.monotonic
     interval: float = REFRESH_SECONDS
+    line: Callable[[str, int, int, float], str] = live_line
     _name: str | None = None
     _counts: Callable[[], tuple[int, int]] | None = None
     _started: float = 0.0
@@ -68,7 +77,7 @@ class Progress:
             return
         self._drawn = now
         cases, diverging = self._counts()
-        self.rewrite(live_line(self._name, cases, diverging, now - self._started))
+        self.rewrite(self.line(self._name, cases, diverging, now - self._started))
 
     def stop(self) -> None:
         """The property ended: the live line is erased (the done line replaces it)."""

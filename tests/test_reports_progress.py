@@ -110,7 +110,7 @@ def test_the_counting_target_ticks_after_every_request_even_a_failed_one() -> No
     assert inner.closed
 
 
-def _run(*, tmp_path: Path) -> str:
+def _run(*, tmp_path: Path, workers: str) -> str:
     command = [
         sys.executable,
         "-m",
@@ -123,6 +123,8 @@ def _run(*, tmp_path: Path) -> str:
         "header_list_scaling",
         "--report-dir",
         str(tmp_path / "r"),
+        "-n",
+        workers,
     ]
     # util-linux script(1) gives the run a pseudo-terminal.
     command = ["script", "-qec", " ".join(command), "/dev/null"]
@@ -133,12 +135,17 @@ def _run(*, tmp_path: Path) -> str:
     return result.stdout
 
 
-def test_progress_shows_on_a_terminal(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_progress_shows_on_a_terminal(tmp_path: Path, workers: str) -> None:
     # Its absence from piped output is checked by the end-to-end run in test_reports_e2e.py.
+    # With -n 2, the forked workers send their live lines to the parent, which draws them.
     if shutil.which("script") is None:
         pytest.skip("script(1) (util-linux) is not installed: no pseudo-terminal to test with")
-    shown = _run(tmp_path=tmp_path)
+    shown = _run(tmp_path=tmp_path, workers=workers)
     assert "simple_requests: " in shown
-    assert "diverging so far" in shown
+    if workers == "0":
+        assert "diverging so far" in shown
+    else:  # the workers' parts of one line
+        assert re.search(r"  \.\. \w+: \d+ sent, \d+ diverging", shown)
     assert re.search(r"  ok   simple_requests: \d+ requests, no divergence", shown)
     assert "  ok   header_list_scaling:" in shown
