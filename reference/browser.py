@@ -893,6 +893,7 @@ def needs_preflight(request: BrowserRequest, *, profile: Profile = SPEC) -> bool
     cross-origin target): main fetch's CORS-with-preflight condition (digest §4.9)."""
     run = _fast._plan(request, profile)  # the common fetch: reference.fast's own condition
     if run is not None:
+        _fast.keep_planned(run)
         return run.needs_preflight()
     return _stepwise_needs_preflight(request, profile)
 

@@ -204,6 +204,11 @@ class _Run:
             cache = cache.live(now)
             if cache:
                 return None
+        planned = _planned[0]
+        if planned is not None and planned.request is request and planned.profile is profile:
+            _planned[0] = None
+            planned.cache, planned.now = cache, now
+            return planned
         return _plan(request, profile, cache, now)
 
     def needs_preflight(self) -> bool:
@@ -224,14 +229,14 @@ class _Run:
     def receive(self, answer: RawResponse) -> WireRequest | FetchResult:
         """Raises :class:`_Handoff` at a redirect."""
         plan = self
-        index = _index(answer.headers)
         if self.wire[-1].is_preflight:
             # CORS-preflight fetch step 7 (_Fetch.validate_preflight).
-            granted = _validate_preflight(answer.status, index, plan)
-            if len(granted) == 2 and isinstance(granted[0], BlockedReason):
+            flag = plan.request.use_cors_preflight
+            asked = _new(_Asked, (plan.origin, plan.include, plan.method, plan.unsafe, flag))
+            granted = _preflight_outcome(answer, asked, plan.profile)
+            if not isinstance(granted, _Granted):
                 return self._blocked(*granted)
-            methods, names = granted
-            max_age = max_age_of(_lines(index, ACMA), plan.profile).seconds
+            methods, names, max_age = granted
             self.cached_max_age = max_age
             self.cache = store(
                 self.cache,
@@ -247,16 +252,16 @@ class _Run:
             self.wire.append(actual)
             return actual
         # HTTP fetch step 4.4: the CORS check, then (if it passes) the redirect.
-        failed = _cors_check(index, plan.origin, plan.include, _ACTUAL_CHECK)
-        if failed is not None:
-            return self._blocked(*failed)
-        if answer.status in REDIRECT_STATUSES and b"location" in index:
-            raise _Handoff
+        read = _actual_outcome(answer, plan.origin, plan.include, plan.profile)
+        if not isinstance(read, _Read):
+            if read is None:
+                raise _Handoff
+            return self._blocked(*read)
         verdict = _new(
             Allowed,
             (
                 answer.status,
-                _visible_names(index, plan.include, plan.profile),
+                read.names,
                 len(self.wire) > 1,
                 "cors",
                 tuple(self.wire),
@@ -281,6 +286,18 @@ class _Run:
 
 
 _ONE_RESULT = Quirk.PREFLIGHT_CACHE_ONE_RESULT_PER_URL
+
+
+# The run reference.browser.needs_preflight planned, for the fetch of the same request that
+# usually follows (the properties ask before they fetch): planned once, not twice. One kept,
+# by identity (the request object it was planned for): a run not yet started is a pure value of
+# its request and profile, and its cache and time are set when a fetch takes it.
+_planned: list[_Run | None] = [None]
+
+
+def keep_planned(run: _Run) -> None:
+    """Keep ``run`` (not yet started) for the next fetch of its request, in place of any other."""
+    _planned[0] = run
 
 
 def _start(
@@ -415,17 +432,74 @@ def _preflight_request(plan: _Run) -> WireRequest:
     return _new(WireRequest, (True, b"OPTIONS", plan.url, headers, False, None))
 
 
+class _Asked(NamedTuple):
+    """What a preflight's response is judged against: the fetch's serialized origin, whether it
+    includes credentials, its method, its CORS-unsafe header names, its use-CORS-preflight
+    flag."""
+
+    origin: bytes
+    include: bool
+    method: bytes
+    unsafe: tuple[bytes, ...]
+    use_cors_preflight: bool
+
+
+class _Granted(NamedTuple):
+    """What a preflight response granted: methods and header names, and its max-age (the
+    seconds its result is cached)."""
+
+    methods: tuple[bytes, ...]
+    names: tuple[bytes, ...]
+    max_age: int
+
+
+class _Read(NamedTuple):
+    """An actual response script can read: the header names it sees."""
+
+    names: tuple[bytes, ...]
+
+
+# A response is judged by the few values of the fetch it answers, memoized on them: a run gets
+# the same few responses over and over (a ci run against the bundled app: about 170 distinct
+# among 6,300), so most are judged by a look-up instead of indexing and checking their headers.
+# Bounded, so that a target answering differently every time (a Date header) keeps memory flat.
+@functools.lru_cache(maxsize=1024)
+def _preflight_outcome(answer: RawResponse, asked: _Asked, profile: Profile) -> _Granted | Failed:
+    """CORS-preflight fetch step 7: what the preflight granted, or why it failed."""
+    index = _index(answer.headers)
+    granted = _validate_preflight(answer.status, index, asked, profile)
+    if len(granted) == 2 and isinstance(granted[0], BlockedReason):
+        return granted
+    methods, names = granted
+    return _Granted(methods, names, max_age_of(_lines(index, ACMA), profile).seconds)
+
+
+@functools.lru_cache(maxsize=1024)
+def _actual_outcome(
+    answer: RawResponse, origin: bytes, include: bool, profile: Profile
+) -> _Read | Failed | None:
+    """HTTP fetch step 4.4 on an actual response: the CORS check and, if it passes, the names
+    script can read; ``None`` at a redirect (handed over)."""
+    index = _index(answer.headers)
+    failed = _cors_check(index, origin, include, _ACTUAL_CHECK)
+    if failed is not None:
+        return failed
+    if answer.status in REDIRECT_STATUSES and b"location" in index:
+        return None
+    return _Read(_visible_names(index, include, profile))
+
+
 def _validate_preflight(
-    status: int, index: Index, plan: _Run
+    status: int, index: Index, asked: _Asked, profile: Profile
 ) -> tuple[tuple[bytes, ...], tuple[bytes, ...]] | Failed:
     """Step 7 up to the max-age: the methods and header names the preflight granted, or why
     it failed."""
+    origin, include, method, unsafe, use_cors_preflight = asked
     if status in REDIRECT_STATUSES and b"location" in index:
         return BlockedReason.PREFLIGHT_DISALLOWED_REDIRECT, str(status).encode()
     if not 200 <= status <= 299:
         return BlockedReason.PREFLIGHT_INVALID_STATUS, str(status).encode()
-    method, include = plan.method, plan.include
-    failed = _cors_check(index, plan.origin, include, _PREFLIGHT_CHECK)
+    failed = _cors_check(index, origin, include, _PREFLIGHT_CHECK)
     if failed is not None:
         return failed
     # Steps 7.1-7.3: extract both lists; either failing fails the preflight.
@@ -436,7 +510,7 @@ def _validate_preflight(
     if names is FAILURE:
         return BlockedReason.INVALID_ALLOW_HEADERS_PREFLIGHT_RESPONSE, _get(index, ACAH)
     # Step 7.4: no Access-Control-Allow-Methods and the use-CORS-preflight flag.
-    if methods is None and plan.request.use_cors_preflight:
+    if methods is None and use_cors_preflight:
         methods = (method,)
     method_list = methods or ()
     name_list = names or ()
@@ -447,7 +521,6 @@ def _validate_preflight(
         and (include or b"*" not in method_list)
     ):
         return BlockedReason.METHOD_DISALLOWED_BY_PREFLIGHT_RESPONSE, method
-    unsafe = plan.unsafe
     if unsafe:
         lowered = {n.lower() for n in name_list}
         wildcard = b"*" in name_list and not include
@@ -456,7 +529,7 @@ def _validate_preflight(
         if (
             b"authorization" in unsafe
             and b"authorization" not in lowered
-            and not (wildcard and plan.profile.has(Quirk.AUTHORIZATION_COVERED_BY_WILDCARD))
+            and not (wildcard and profile.has(Quirk.AUTHORIZATION_COVERED_BY_WILDCARD))
         ):
             return BlockedReason.HEADER_DISALLOWED_BY_PREFLIGHT_RESPONSE, b"authorization"
         # Step 7.7: every CORS-unsafe request-header name.

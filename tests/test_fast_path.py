@@ -35,7 +35,13 @@ from reference.cache import EMPTY_CACHE, PreflightCache
 from reference.explain import parse_request, parse_response
 from reference.origins import OpaqueOrigin
 from reference.profiles import PROFILES, Profile, Quirk
-from reference.request import BrowserRequest, HeadersApi, RedirectMode, RequestMode
+from reference.request import (
+    BrowserRequest,
+    CredentialsMode,
+    HeadersApi,
+    RedirectMode,
+    RequestMode,
+)
 from reference.verdict import RawResponse, WireRequest
 from strategies.policies import policies
 from strategies.requests import cors_requests
@@ -364,3 +370,77 @@ def test_a_replay_that_sends_other_requests_raises() -> None:
     )
     with pytest.raises(AssertionError, match="the fast path sent"):
         next(replay)
+
+
+# -- memos ----------------------------------------------------------------------------------------
+
+
+_ORIGIN = b"https://app.example"
+_PREFLIGHT = RawResponse(
+    status=204,
+    headers=(
+        (b"Access-Control-Allow-Origin", _ORIGIN),
+        (b"Access-Control-Allow-Methods", b"PUT"),
+        (b"Access-Control-Allow-Headers", b"*"),
+        (b"Access-Control-Max-Age", b"60"),
+    ),
+)
+_ACTUAL = RawResponse(
+    status=200,
+    headers=(
+        (b"Access-Control-Allow-Origin", _ORIGIN),
+        (b"Access-Control-Expose-Headers", b"x-a"),
+        (b"X-A", b"1"),
+    ),
+)
+_PUT = BrowserRequest(
+    origin=parse_request({"origin": _ORIGIN.decode(), "url": "https://api.example/x"}).origin,
+    url="https://api.example/x",
+    method="PUT",
+)
+
+
+def test_a_response_judged_before_is_judged_again_by_what_it_answers() -> None:
+    # reference.fast memoizes a response's judgment on the response and the values of the fetch
+    # it answers: the same response answering another origin, credentials mode, method, header
+    # list or profile must not get the verdict remembered for the first (each compared with the
+    # stepwise model after the memo already holds the others).
+    base = parse_request({"origin": _ORIGIN.decode(), "url": "https://api.example/x"})
+    requests = [
+        base,
+        replace(base, origin=parse_request({"origin": "https://b.example", "url": "x:"}).origin),
+        replace(base, credentials=CredentialsMode.INCLUDE),
+        replace(base, method="PUT"),
+        replace(base, method="DELETE"),
+        replace(base, method="PUT", headers=((b"X-Key", b"1"),)),
+        replace(base, method="PUT", headers=((b"Authorization", b"k"),)),
+        replace(
+            base, method="PUT", headers=((b"X-Key", b"1"),), credentials=CredentialsMode.INCLUDE
+        ),
+    ]
+    outcomes = []
+    for _ in range(2):  # the second round is decided from the memos the first one filled
+        for request in requests:
+            for profile in ALL_PROFILES:
+                stepwise, quick = _both(request, [_PREFLIGHT, _ACTUAL], profile)
+                assert quick == stepwise
+                outcomes.append(quick)
+    assert len({repr(o) for o in outcomes}) > 4  # not one verdict for all
+
+
+def test_the_fetch_after_needs_preflight_takes_only_its_own_plan() -> None:
+    # needs_preflight keeps the run it planned for the fetch of the same request object with
+    # the same profile; another request, an equal copy or another profile plans its own.
+    request, responses, spec = _PUT, [_PREFLIGHT, _ACTUAL], PROFILES["spec"]
+    for other in (replace(request, method="GET"), replace(request), request):
+        for profile in (spec, PROFILES["chromium"]):
+            assert needs_preflight(request) is _stepwise_needs_preflight(request, spec)
+            stepwise = _drive(_stepwise(other, profile, EMPTY_CACHE, 0.0, False), responses)
+            quick = _drive(simulate_fetch(other, profile=profile, trace=False), responses)
+            assert quick == stepwise
+    # Taken at most once: a second fetch of the request plans anew, with its own time.
+    assert needs_preflight(request)
+    first = _drive(simulate_fetch(request, trace=False), responses)
+    again = _drive(simulate_fetch(request, now=50.0, trace=False), responses)
+    assert again == _drive(_stepwise(request, spec, EMPTY_CACHE, 50.0, False), responses)
+    assert first != again  # the cache the preflight left expires later
