@@ -118,8 +118,10 @@ def extract_values(values: Sequence[bytes]) -> ParsedList:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=1024)
 def header_names(headers: HeaderList) -> tuple[bytes, ...]:
-    """Distinct names, lowercased, in first-seen order."""
+    """Distinct names, lowercased, in first-seen order. Memoized: a run reads the names of the
+    same few responses over and over."""
     seen: dict[bytes, None] = {}
     for name, _ in headers:
         seen.setdefault(name.lower(), None)

@@ -27,6 +27,7 @@ key resolved, each regular expression compiled once when the policy is built, an
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
@@ -199,8 +200,16 @@ class CorsPolicy:
     paths: tuple[PathRule, ...] = ()
     # Resolved once per policy: the top level, then each [[paths]] table over it.
     resolved: tuple[EffectivePolicy, ...] = field(init=False, default=(), repr=False, compare=False)
+    _hash: int = field(init=False, default=0, repr=False, compare=False)
+
+    def __hash__(self) -> int:
+        # Memoized functions hash their policy argument on every call: once per policy, as the
+        # dataclass would (its fields that equality compares).
+        return self._hash
 
     def __post_init__(self) -> None:
+        compared = (getattr(self, f.name) for f in dataclasses.fields(self) if f.compare)
+        object.__setattr__(self, "_hash", hash(tuple(compared)))
         top = EffectivePolicy(
             allow_origins=self.allow_origins,
             allow_origin_patterns=self.allow_origin_patterns,

@@ -62,6 +62,14 @@ def intended_verdict(
     The decision is made at once; its explanation (``steps``) is formatted when first read, as
     a run reads the explanations of the few requests it reports.
     """
+    return _decided(policy, request, profile)
+
+
+@functools.lru_cache(maxsize=2048)
+def _decided(policy: CorsPolicy, request: BrowserRequest, profile: Profile) -> Intended:
+    """Memoized: a pure function of hashable values (its lazy explanation too, which reads only
+    what equality compares), and a run asks about the same request again and again (for each
+    property that sends it, for the engines, for the hygiene findings)."""
     return _intended(policy, request, profile, None)
 
 

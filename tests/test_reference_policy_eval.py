@@ -1,0 +1,54 @@
+"""intended_verdict is memoized on (policy, request, profile): a remembered intent must never
+answer for another policy, request or profile."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from reference.origins import origin_of
+from reference.policy import CorsPolicy, PathRule, PolicyRules
+from reference.policy_eval import _intended, intended_verdict
+from reference.profiles import PROFILES
+from reference.request import BrowserRequest, CredentialsMode
+
+
+def _fresh(policy: CorsPolicy, request: BrowserRequest, profile_name: str) -> tuple[object, ...]:
+    """The intent worked out anew, without its steps (compared as text below)."""
+    return tuple(_intended(policy, request, PROFILES[profile_name], None)[:-2])
+
+
+def test_equal_policies_hash_alike_and_others_do_not_share_an_intent() -> None:
+    listed = CorsPolicy(allow_origins=("https://app.example",), allow_methods=("PUT",))
+    same = CorsPolicy(allow_origins=("https://app.example",), allow_methods=("PUT",))
+    assert listed == same
+    assert hash(listed) == hash(same)
+    other = CorsPolicy(
+        allow_origins=("https://app.example",),
+        paths=(PathRule(prefix="/x", rules=PolicyRules(allow_credentials=True)),),
+    )
+    request = BrowserRequest(
+        origin=origin_of("https://app.example"),
+        url="https://api.example/x/y",
+        method="PUT",
+        headers=((b"X-Key", b"1"), (b"DPR", b"2")),
+    )
+    variants = [
+        request,
+        replace(request, method="GET"),
+        replace(request, credentials=CredentialsMode.INCLUDE),
+        replace(request, origin=origin_of("https://b.example")),
+        replace(request, url="https://api.example/z"),
+        replace(request, headers=()),
+    ]
+    seen = set()
+    for _ in range(2):  # the second round answers from the memo the first one filled
+        for policy in (listed, same, other):
+            for variant in variants:
+                for name in ("spec", "chromium"):
+                    intent = intended_verdict(policy, variant, profile=PROFILES[name])
+                    assert tuple(intent[:-2]) == _fresh(policy, variant, name)
+                    assert list(intent.steps) == list(
+                        _intended(policy, variant, PROFILES[name], []).steps
+                    )
+                    seen.add(tuple(intent[:-2]))
+    assert len(seen) > 4
