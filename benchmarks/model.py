@@ -40,7 +40,7 @@ from starlette.routing import Route
 from conformance.divergences import Exchange
 from conformance.targets import Target
 from reference import cache as model_cache
-from reference import fast, headers, origins, safelist
+from reference import fast, headers, origins, policy_eval, safelist
 from reference.browser import browser_verdict
 from reference.cache import EMPTY_CACHE, PreflightCache
 from reference.origins import origin_of
@@ -116,6 +116,10 @@ MEMOS = {
     "parse_url": origins._parse_url,
     "request parts": fast._parts,
     "visible names": fast._visible,
+    "actual responses": fast._actual_outcome,
+    "preflight responses": fast._preflight_outcome,
+    "header_names": headers.header_names,
+    "policy intent": policy_eval._decided,
     "decision_header_list": safelist.decision_header_list,
     "prepare_author_headers": safelist.prepare_author_headers,
     "cors_unsafe_request_header_names": safelist.cors_unsafe_request_header_names,
