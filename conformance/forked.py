@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import json
+import gc
 import os
 import signal
 import socket
@@ -115,7 +115,7 @@ class _Parent:
     session: pytest.Session
     workers: int
     queue: list[int] = field(default_factory=list)
-    live: dict[int, _Worker] = field(default_factory=dict)  # by file descriptor
+    live: dict[Connection, _Worker] = field(default_factory=dict)  # by their end of the pair
     started: int = 0
     lines: dict[int, str] = field(default_factory=dict)  # each worker's live line
 
@@ -133,16 +133,16 @@ class _Parent:
         self.queue = sorted(
             range(len(items)), key=lambda i: -EXPECTED_COST.get(property_of(items[i]) or "", 1.0)
         )
+        _before_forking()
         for _ in range(self.workers):
             self._spawn()
-        interrupted: BaseException | None = None
         try:
             self._serve()
-        except KeyboardInterrupt as exc:
-            interrupted = exc
+        except KeyboardInterrupt:
             self._drain()
-        if interrupted is not None:
-            raise interrupted
+            raise
+        finally:
+            self._kill()  # none is left, unless this process itself failed
         if self.session.shouldfail:
             raise self.session.Failed(self.session.shouldfail)
         if self.session.shouldstop:
@@ -163,19 +163,23 @@ class _Parent:
             _worker_main(self.session, number, Connection(theirs.detach()), index)
         theirs.close()
         worker = _Worker(number, pid, Connection(ours.detach()), running=index)
-        self.live[worker.conn.fileno()] = worker
+        self.live[worker.conn] = worker
 
     def _serve(self) -> None:
         while self.live:
             for conn in wait([w.conn for w in self.live.values()]):
                 assert isinstance(conn, Connection)
-                self._receive(self.live[conn.fileno()])
+                self._receive(self.live[conn])
 
     def _receive(self, worker: _Worker) -> None:
         try:
             message = worker.conn.recv()
-        except Exception:  # closed (finished or died), or a message cut short
+        except (EOFError, OSError):  # it closed its end: it finished, or died
             self._lost(worker)
+            return
+        except Exception as exc:  # a message that cannot be read: stop the worker
+            _signal(worker.pid, signal.SIGKILL)
+            self._lost(worker, f"worker {worker.number} sent an unreadable message: {exc!r}")
             return
         kind = message[0]
         if kind == "next":
@@ -211,10 +215,11 @@ class _Parent:
         elif kind == "live":
             self.lines[worker.number] = message[1]
             self._draw()
-        elif kind == "state":
+        elif kind == "findings":
             from conformance.plugin import merge_worker_state
 
             merge_worker_state(self.session.config, message[1])
+        elif kind == "done":
             worker.done = True
         elif kind == "error":
             worker.conn.close()
@@ -223,7 +228,7 @@ class _Parent:
     def _lost(self, worker: _Worker, why: str | None = None) -> None:
         """The worker closed its end: it finished, or it died (then its property is reported
         as a harness error and a new worker takes its place)."""
-        del self.live[worker.conn.fileno()]
+        del self.live[worker.conn]
         worker.conn.close()
         status = _reap(worker.pid)
         if self.lines.pop(worker.number, None):
@@ -234,8 +239,7 @@ class _Parent:
             why = f"worker {worker.number} (pid {worker.pid}) ended unexpectedly ({status})"
         if worker.running is not None:
             self._report_crash(worker.running, why)
-        else:
-            self.session.config.stash[_ERRORS].append(why)
+        else:  # between properties: what it found so far has reached this process already
             print(f"cors-conformance: {why}", file=sys.stderr)
         if not (self.session.shouldfail or self.session.shouldstop):
             self._spawn()
@@ -267,11 +271,11 @@ class _Parent:
             while self.live and time.monotonic() < deadline:
                 for conn in wait([w.conn for w in self.live.values()], timeout=0.2):
                     assert isinstance(conn, Connection)
-                    worker = self.live[conn.fileno()]
+                    worker = self.live[conn]
                     try:
                         message = conn.recv()
                     except Exception:  # closed, or cut short by the interrupt
-                        del self.live[conn.fileno()]
+                        del self.live[conn]
                         conn.close()
                         _reap(worker.pid)
                         continue
@@ -279,6 +283,8 @@ class _Parent:
                         self._handle(worker, message)
         except KeyboardInterrupt:  # a second interrupt: stop waiting
             pass
+
+    def _kill(self) -> None:
         for worker in self.live.values():
             _signal(worker.pid, signal.SIGKILL)
             worker.conn.close()
@@ -286,11 +292,27 @@ class _Parent:
         self.live.clear()
 
 
-_ERRORS = pytest.StashKey[list[str]]()
+def _before_forking() -> None:
+    """Work every worker would otherwise do again, done once in the parent.
 
+    - Hypothesis scans the source of every local module loaded for constants to mix into its
+      draws, at the first draw of each process (about 80 ms for this suite). The scan is
+      incremental (a module loaded later is scanned when it appears), so scanning here draws
+      exactly what the scan at the first draw would.
+    - ``gc.freeze()``: the objects built so far are left out of the workers' garbage
+      collections, which would otherwise traverse them all again in every worker and write
+      to their pages, copying them (as CPython's documentation advises before a fork).
+    """
+    from conformance.plugin import same_constants_in_every_process
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[_ERRORS] = []
+    same_constants_in_every_process()
+    try:
+        from hypothesis.internal.conjecture.providers import _get_local_constants
+    except ImportError:  # pragma: no cover - a Hypothesis without local constants
+        pass
+    else:
+        _get_local_constants()
+    gc.freeze()
 
 
 def _signal(pid: int, signum: int) -> None:
@@ -415,6 +437,8 @@ def _worker_setup(session: pytest.Session, number: int, conn: Connection) -> Non
 
 
 def _worker_loop(session: pytest.Session, conn: Connection, first: int) -> None:
+    from conformance.plugin import take_findings
+
     config = session.config
     items = session.items
     index: int | None = first
@@ -424,6 +448,7 @@ def _worker_loop(session: pytest.Session, conn: Connection, first: int) -> None:
             # item's own fixtures are torn down after it (the session's stay up).
             nextitem = items[(index + 1) % len(items)] if len(items) > 1 else None
             config.hook.pytest_runtest_protocol(item=items[index], nextitem=nextitem)
+            conn.send(("findings", take_findings(config)))
             conn.send(("next",))
             reply = conn.recv()
             index = reply[1] if reply[0] == "run" else None
@@ -433,9 +458,11 @@ def _worker_loop(session: pytest.Session, conn: Connection, first: int) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         with contextlib.suppress(Exception):
             session._setupstate.teardown_exact(None)
-        _send_state(config, conn)
+        conn.send(("findings", take_findings(config)))
+        conn.send(("done",))
         raise
-    _send_state(config, conn)
+    conn.send(("findings", take_findings(config)))
+    conn.send(("done",))
 
 
 def _no() -> None:
@@ -444,9 +471,3 @@ def _no() -> None:
 
 def _interrupt(signum: int, _frame: object) -> None:  # pragma: no cover - in a worker
     raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _send_state(config: pytest.Config, conn: Connection) -> None:
-    from conformance.plugin import worker_state
-
-    conn.send(("state", json.dumps(worker_state(config))))

@@ -242,7 +242,7 @@ def cors_context(request: pytest.FixtureRequest) -> Any:
         target = CountingTarget(target, progress.tick)
     from conformance.context import SuiteContext
 
-    _same_constants_in_every_process()
+    same_constants_in_every_process()
     context = SuiteContext(
         target=target,
         policy=policy,
@@ -263,7 +263,7 @@ def cors_context(request: pytest.FixtureRequest) -> Any:
     target.close()
 
 
-def _same_constants_in_every_process() -> None:
+def same_constants_in_every_process() -> None:
     """Hypothesis mixes constants found in the source of every local module loaded so far into a
     few percent of its draws, so what a property generates depends on which modules are loaded.
     The command line's process (which runs the suite itself under -n 0) has loaded
@@ -489,9 +489,28 @@ def pytest_testnodedown(node: Any) -> None:
         merge_worker_state(node.config, raw)
 
 
-def worker_state(config: pytest.Config) -> dict[str, Any]:
-    """What a worker (xdist's or a forked one) found, for the process that writes the report."""
-    return _portable(config.stash[STATE])
+def take_findings(config: pytest.Config) -> str:
+    """A forked worker, after each property: what it found since the last call, as JSON for
+    :func:`merge_worker_state` in the parent; then forgets it. Sent property by property, so
+    that a worker that dies later loses nothing of what it finished."""
+    state = config.stash[STATE]
+    context = state.context
+    if context is not None:  # counters the session fixture would add up at its teardown
+        state.cases_sent += context.cases_sent
+        context.cases_sent = 0
+        for key, count in context.occurrences.items():
+            state.occurrences["\x1f".join(key)] += count
+        context.occurrences.clear()
+    raw = json.dumps(_portable(state))
+    _forget_findings(state)
+    return raw
+
+
+def _forget_findings(state: SessionState) -> None:
+    state.records, state.harness = [], []
+    state.properties, state.property_stats = {}, {}
+    state.occurrences = Counter()
+    state.cases_sent = 0
 
 
 def become_worker(config: pytest.Config, progress: Progress | None) -> None:
@@ -502,10 +521,7 @@ def become_worker(config: pytest.Config, progress: Progress | None) -> None:
     state.live = state.progress is not None
     # Only what this worker finds goes back: a worker forked to replace one that died is a
     # copy of a parent that may already hold other workers' findings.
-    state.records, state.harness = [], []
-    state.properties, state.property_stats = {}, {}
-    state.occurrences = Counter()
-    state.cases_sent = 0
+    _forget_findings(state)
 
 
 def record_harness_error(
@@ -538,7 +554,8 @@ def draw_workers(config: pytest.Config, lines: list[str]) -> None:
 
 
 def merge_worker_state(config: pytest.Config, raw: str) -> None:
-    """Merge what a worker found (:func:`worker_state`, as JSON) into this process's state."""
+    """Merge what a worker found (xdist's whole ``cors_state``, or a forked worker's
+    :func:`take_findings`) into this process's state."""
     state = config.stash[STATE]
     data = json.loads(raw)
     state.records.extend(data["records"])
