@@ -114,6 +114,8 @@ MEMOS = {
     "split_list": headers.split_list,
     "max_age_of": model_cache.max_age_of,
     "parse_url": origins._parse_url,
+    "parse_host": origins.parse_host,
+    "request method": fast._method,
     "request parts": fast._parts,
     "visible names": fast._visible,
     "actual responses": fast._actual_outcome,

@@ -176,7 +176,8 @@ class _Run:
         self,
         request: BrowserRequest,
         profile: Profile,
-        parts: tuple[bytes, HeaderList, tuple[bytes, ...]],
+        method: bytes,
+        parts: tuple[HeaderList, tuple[bytes, ...]],
         origin: bytes,
         *,
         cache: PreflightCache,
@@ -185,8 +186,9 @@ class _Run:
         # What the fetch decides with, worked out before anything is sent.
         self.request = request
         self.profile = profile
-        self.method, self.headers, self.unsafe = parts  # normalized; decision list; its
-        # CORS-unsafe names, sorted and lowercased (safelist.decision_header_list)
+        self.method = method  # normalized
+        self.headers, self.unsafe = parts  # the decision list; its CORS-unsafe names, sorted
+        # and lowercased (safelist.decision_header_list)
         self.url = request.parsed_url.serialize()
         self.origin = origin  # serialized (never tainted: this path follows no redirect)
         self.include = request.credentials is _INCLUDE
@@ -332,13 +334,14 @@ def _plan(
         and origin.port == target.port
     ):
         return None
+    method = _method(request.method)
+    if method is None or (request.body is not None and method in (b"GET", b"HEAD")):
+        return None
     combine = request.headers_api is _XHR or _COMBINE in profile.quirks
-    parts = _parts(request.method, request.headers, combine, profile)
+    parts = _parts(request.headers, combine, profile)
     if parts is None:
         return None
-    if request.body is not None and parts[0] in (b"GET", b"HEAD"):
-        return None
-    return _Run(request, profile, parts, origin.serialize_bytes(), cache=cache, now=now)
+    return _Run(request, profile, method, parts, origin.serialize_bytes(), cache=cache, now=now)
 
 
 # Enum members read on every fetch, looked up once.
@@ -348,24 +351,32 @@ _XHR = HeadersApi.XHR
 _INCLUDE = CredentialsMode.INCLUDE
 
 
-@functools.lru_cache(maxsize=4096)
-def _parts(
-    method: str, headers: HeaderList, combine: bool, profile: Profile
-) -> tuple[bytes, HeaderList, tuple[bytes, ...]] | None:
-    """The normalized method, the decision header list and its CORS-unsafe names; ``None`` if
-    fetch() throws on the method (not a token, forbidden) or on the author headers (a name not
-    a token, a value with NUL, CR or LF): the stepwise model then says which rule.
-
-    Memoized like reference.safelist's functions: a pure function of hashable values, and the
-    same few methods and header lists recur from case to case."""
+@functools.lru_cache(maxsize=256)
+def _method(method: str) -> bytes | None:
+    """The normalized method; ``None`` if fetch() throws on it (not a token, forbidden): the
+    stepwise model then says which rule. Memoized apart from the headers: a run draws a few
+    methods, each with many header lists."""
     normalized = normalize_method(method.encode("latin-1", "replace"))
     if TOKEN.fullmatch(normalized) is None or normalized.upper() in FORBIDDEN_METHODS:
         return None
+    return normalized
+
+
+@functools.lru_cache(maxsize=4096)
+def _parts(
+    headers: HeaderList, combine: bool, profile: Profile
+) -> tuple[HeaderList, tuple[bytes, ...]] | None:
+    """The decision header list and its CORS-unsafe names; ``None`` if fetch() throws on the
+    author headers (a name not a token, a value with NUL, CR or LF): the stepwise model then
+    says which rule.
+
+    Memoized like reference.safelist's functions: a pure function of hashable values, and the
+    same few header lists recur from case to case (with one method or another)."""
     for name, value in headers:
         if TOKEN.fullmatch(name) is None or _NUL_CR_LF.search(value.strip(b"\t\n\r ")):
             return None
     decided = decision_header_list(headers, combine=combine, no_cors=False, profile=profile)
-    return normalized, decided, cors_unsafe_request_header_names(decided, profile)
+    return decided, cors_unsafe_request_header_names(decided, profile)
 
 
 def _index(raw: Sequence[tuple[bytes, bytes]]) -> Index:

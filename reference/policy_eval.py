@@ -50,6 +50,9 @@ class Intended(NamedTuple):
     effective: EffectivePolicy
 
 
+_new = tuple.__new__
+
+
 def intended_verdict(
     policy: CorsPolicy, request: BrowserRequest, *, profile: Profile = SPEC
 ) -> Intended:
@@ -119,23 +122,28 @@ def _intended(
         )
 
     exposed = None if ANY in effective.expose_headers else effective.exposed_names
-    return Intended(
-        allowed=allowed,
-        origin_allowed=origin_allowed,
-        method_allowed=method_allowed,
-        headers_allowed=headers_allowed,
-        credentials_allowed=credentials_allowed,
-        disallowed_headers=disallowed,
-        exposed=exposed,
-        max_age=effective.max_age,
-        allow_private_network=effective.allow_private_network,
-        rule=rule,
-        steps=(
-            tuple(steps)
-            if steps is not None
-            else LazySteps(functools.partial(_explained, policy, request, profile))
+    # Built as a tuple is (every field, in order): a named tuple's __new__ with keywords is
+    # Python code, a sixth of a decision's cost.
+    return _new(
+        Intended,
+        (
+            allowed,
+            origin_allowed,
+            method_allowed,
+            headers_allowed,
+            credentials_allowed,
+            disallowed,
+            exposed,
+            effective.max_age,
+            effective.allow_private_network,
+            rule,
+            (
+                tuple(steps)
+                if steps is not None
+                else LazySteps(functools.partial(_explained, policy, request, profile))
+            ),
+            effective,
         ),
-        effective=effective,
     )
 
 

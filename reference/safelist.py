@@ -175,6 +175,12 @@ def mime_type_essence(value: bytes) -> bytes | None:
     return mime_type.lower() + b"/" + subtype.lower()
 
 
+# The start digits, `-`, the end digits; HTTP tab or space allowed around `-` in the whitespace
+# variant. Compiled once (re's own cache is looked up on every call otherwise).
+_RANGE = re.compile(rb"([0-9]*)-([0-9]*)")
+_RANGE_WITH_WHITESPACE = re.compile(rb"([0-9]*)[\t ]*-[\t ]*([0-9]*)")
+
+
 def parse_single_range(value: bytes, *, allow_whitespace: bool) -> tuple[int | None, int | None]:
     """Parse a single range header value; raises ``ValueError`` on failure.
 
@@ -194,8 +200,7 @@ def parse_single_range(value: bytes, *, allow_whitespace: bool) -> tuple[int | N
     if allow_whitespace:
         data = data.lstrip(b"\t ")
     # Steps 8-16: start digits, `-`, end digits, then the end (whitespace around `-` too).
-    ows = rb"[\t ]*" if allow_whitespace else rb""
-    match = re.fullmatch(rb"([0-9]*)" + ows + rb"-" + ows + rb"([0-9]*)", data)
+    match = (_RANGE_WITH_WHITESPACE if allow_whitespace else _RANGE).fullmatch(data)
     if match is None:
         raise ValueError("not a single range")
     start_text, end_text = match[1], match[2]

@@ -148,6 +148,24 @@ def test_parse_host_rejects_bad_hosts(host: str) -> None:
         parse_host(host)
 
 
+def test_parse_host_memo_answers_as_the_parser_and_never_keeps_a_failure() -> None:
+    hosts = [
+        "Example.COM",
+        "example.com",
+        "2130706433",
+        "[0:0::1]",
+        "b\u00fccher.example",
+        "0x7f.1",
+    ]
+    for _ in range(2):  # the second round is answered from the memo
+        for host in hosts:
+            assert parse_host(host) == parse_host.__wrapped__(host)
+    for _ in range(2):  # a failure raises every time, and leaves nothing behind
+        with pytest.raises(OriginError):
+            parse_host("exa mple.com")
+    assert parse_host("[::1]") == "[::1]" != parse_host("127.0.0.1")
+
+
 @pytest.mark.parametrize("domain", ["1.2..3", ".1", "0x1..0x2"])
 def test_the_ipv4_parser_fails_on_an_empty_part(domain: str) -> None:
     # URL Standard IPv4 parser: an empty part (other than one trailing dot) is a failure. Through
