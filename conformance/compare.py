@@ -8,6 +8,7 @@ responses, under each engine profile; where they disagree the grade says so (see
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from conformance import divergences as d
@@ -216,6 +217,25 @@ def _empty_expose_line(exchange: Exchange) -> bool:
     return False
 
 
+def _range_values(headers: Iterable[tuple[bytes, bytes]]) -> list[bytes]:
+    return [v for n, v in headers if n.lower() == b"range"]
+
+
+def _range_with_uppercase(request: BrowserRequest) -> bool:
+    # RANGE_CASE_INSENSITIVE lowercases the value before parsing it: a value without an
+    # uppercase letter parses the same either way.
+    return any(v != v.lower() for v in _range_values(request.headers))
+
+
+# RANGE_POSITIONS_BELOW_INT64_MAX refuses a position at or above 2**63 - 1 (19 digits): a value
+# with no run of 19 digits has none, whichever way it parses.
+_NINETEEN_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def _range_with_huge_position(request: BrowserRequest) -> bool:
+    return any(_NINETEEN_DIGITS.search(v) for v in _range_values(request.headers))
+
+
 def _duplicate_names(request: BrowserRequest) -> bool:
     names = [n.lower() for n, _ in request.headers]
     return len(names) != len(set(names))
@@ -238,8 +258,8 @@ QUIRK_TRIGGERS: dict[Quirk, Callable[[BrowserRequest, Exchange], bool]] = {
     Quirk.CLIENT_HINT_HEADERS_SAFELISTED: lambda r, _ex: _has_header(
         r.headers, CLIENT_HINT_HEADERS
     ),
-    Quirk.RANGE_CASE_INSENSITIVE: lambda r, _ex: _has_header(r.headers, {b"range"}),
-    Quirk.RANGE_POSITIONS_BELOW_INT64_MAX: lambda r, _ex: _has_header(r.headers, {b"range"}),
+    Quirk.RANGE_CASE_INSENSITIVE: lambda r, _ex: _range_with_uppercase(r),
+    Quirk.RANGE_POSITIONS_BELOW_INT64_MAX: lambda r, _ex: _range_with_huge_position(r),
     Quirk.USER_AGENT_DROPPED: lambda r, _ex: _has_header(r.headers, {b"user-agent"}),
     Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS: lambda _r, ex: _empty_expose_line(ex),
     Quirk.PRIVATE_NETWORK_ACCESS: lambda r, _ex: r.private_network,
