@@ -131,8 +131,20 @@ def _browser_tuple_origin(scheme: str, host: str, port: int | None) -> TupleOrig
         return None
     if port == DEFAULT_PORTS[scheme]:
         port = None
-    origin = TupleOrigin(scheme=scheme, host=host, port=port)
-    return origin if parse_serialized_origin(origin.serialize()) == origin else None
+    if not _canonical_host(scheme, host):
+        return None
+    return TupleOrigin(scheme=scheme, host=host, port=port)
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical_host(scheme: str, host: str) -> bool:
+    """Whether ``scheme://host`` is the canonical serialization of its origin. Checked once a
+    host, not once a port: a port in range and not the default changes nothing (the origin
+    grammar reads the host up to the port's colon, which a canonical host has only inside
+    IPv6 brackets; the port then serializes as written). The pool tries each host under nine
+    ports; tests/test_strategies_pools.py checks the shortcut against the whole check."""
+    origin = TupleOrigin(scheme=scheme, host=host, port=None)
+    return parse_serialized_origin(origin.serialize()) == origin
 
 
 def _is_browser_label(label: str) -> bool:

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference.grammar import is_token
-from reference.origins import Origin, TupleOrigin, parse_serialized_origin
+from reference.origins import DEFAULT_PORTS, Origin, TupleOrigin, parse_serialized_origin
 from reference.policy import CorsPolicy
 from reference.safelist import (
     cors_unsafe_request_header_names,
@@ -28,7 +28,12 @@ from strategies._regex import regex_samples
 from strategies._util import Drawn, Layout, Pool, mix, rare
 from strategies.headers import entry_pool, safelisted_shapes
 from strategies.methods import method_pool
-from strategies.origins import listed_origin_pool, origin_pool, relevant_origin_pool
+from strategies.origins import (
+    _browser_tuple_origin,
+    listed_origin_pool,
+    origin_pool,
+    relevant_origin_pool,
+)
 
 FAST = settings(max_examples=60, deadline=None, database=None)
 POLICY = CorsPolicy(
@@ -104,6 +109,60 @@ def _round_trips(origin: Origin) -> bool:
 def test_every_pooled_origin_is_a_browser_origin() -> None:
     for pool in (origin_pool(), relevant_origin_pool(POLICY), listed_origin_pool(POLICY)):
         assert all(_round_trips(origin) for origin in pool.values())
+
+
+def _whole_check(scheme: str, host: str, port: int | None) -> TupleOrigin | None:
+    """What _browser_tuple_origin checked before it judged a host once for every port."""
+    if scheme not in ("http", "https") or (port is not None and not 0 < port <= 65535):
+        return None
+    if port == DEFAULT_PORTS[scheme]:
+        port = None
+    origin = TupleOrigin(scheme=scheme, host=host, port=port)
+    return origin if parse_serialized_origin(origin.serialize()) == origin else None
+
+
+_HOSTS = [
+    "a.example",
+    "A.example",
+    "a.example.",
+    "a:1",
+    "a:80",
+    "a:443",
+    "a@b",
+    "a/b",
+    "[::1]",
+    "[::1]:8",
+    "[0:0::1]",
+    "[::ffff:1.2.3.4]",
+    "127.0.0.1",
+    "127.1",
+    "0x7f.0.0.1",
+    "300.1.1.1",
+    "xn--bcher-kva.example",
+    "xn--zz.example",
+    "b\u00fccher.example",
+    "",
+    "a b",
+    "1.2.3.4.example",
+]
+_PORTS = [None, 0, 1, 80, 443, 8080, 65535, 65536, 99999, -1]
+
+
+def test_a_host_judged_once_for_every_port_is_judged_as_each_origin_alone() -> None:
+    for scheme, host, port in itertools.product(("http", "https", "ws"), _HOSTS, _PORTS):
+        assert _browser_tuple_origin(scheme, host, port) == _whole_check(scheme, host, port)
+
+
+@FAST
+@given(
+    st.sampled_from(["http", "https"]),
+    st.text(st.sampled_from("ab1.:-_[]@%/AZ\u00fc"), max_size=12),
+    st.one_of(st.none(), st.integers(-1, 70000)),
+)
+def test_the_host_shortcut_agrees_on_generated_hosts(
+    scheme: str, host: str, port: int | None
+) -> None:
+    assert _browser_tuple_origin(scheme, host, port) == _whole_check(scheme, host, port)
 
 
 def _is_ip(origin: Origin) -> bool:
