@@ -121,6 +121,7 @@ MEMOS = {
     "actual responses": fast._actual_outcome,
     "preflight responses": fast._preflight_outcome,
     "header_names": headers.header_names,
+    "received headers": headers._received,
     "policy intent": policy_eval._decided,
     "decision_header_list": safelist.decision_header_list,
     "prepare_author_headers": safelist.prepare_author_headers,

@@ -144,7 +144,15 @@ class HeaderIndex:
     @classmethod
     def received(cls, raw: HeaderList) -> tuple[HeaderList, HeaderIndex]:
         """A received header list with each value's leading and trailing OWS removed (what the
-        HTTP layer hands to Fetch), and its index, built in one pass."""
+        HTTP layer hands to Fetch), and its index, built in one pass.
+
+        Memoized (an index is never changed once built): a run reads the same few responses
+        over and over. Bounded, so that a target answering differently every time (a Date
+        header) keeps memory flat."""
+        return _received(raw)
+
+    @classmethod
+    def _build(cls, raw: HeaderList) -> tuple[HeaderList, HeaderIndex]:
         headers: list[tuple[bytes, bytes]] = []
         index: dict[bytes, list[bytes]] = {}
         for name, raw_value in raw:
@@ -174,3 +182,6 @@ class HeaderIndex:
 
     def names(self) -> tuple[bytes, ...]:
         return tuple(self._index)
+
+
+_received = functools.lru_cache(maxsize=1024)(HeaderIndex._build)

@@ -51,6 +51,8 @@ class Intended(NamedTuple):
 
 
 _new = tuple.__new__
+_XHR = HeadersApi.XHR
+_COMBINE = Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS
 
 
 def intended_verdict(
@@ -217,9 +219,7 @@ def _method_allowed(
 def request_header_list(request: BrowserRequest, profile: Profile) -> HeaderList:
     """The header list the browser holds when it decides on a preflight (shared with the
     browser model: :func:`reference.safelist.decision_header_list`)."""
-    combine = request.headers_api is HeadersApi.XHR or profile.has(
-        Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS
-    )
+    combine = request.headers_api is _XHR or _COMBINE in profile.quirks
     return decision_header_list(
         request.headers,
         combine=combine,

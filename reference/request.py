@@ -6,11 +6,11 @@ the model derives from it what actually goes on the wire (:mod:`reference.browse
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from reference.headers import HeaderList
-from reference.origins import Origin, ParsedURL, parse_url
+from reference.origins import _TUPLE_SCHEMES, Origin, ParsedURL, _parse_url
 
 
 class CredentialsMode(StrEnum):
@@ -67,4 +67,9 @@ class BrowserRequest:
     parsed_url: ParsedURL = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "parsed_url", parse_url(self.url))
+        # parse_url inlined (its memo, then a fresh opaque origin where the URL has one): every
+        # request a run draws or derives (dataclasses.replace) comes through here.
+        parsed = _parse_url(self.url, None)
+        if parsed.scheme not in _TUPLE_SCHEMES:
+            parsed = replace(parsed)
+        object.__setattr__(self, "parsed_url", parsed)

@@ -85,6 +85,17 @@ _LANGUAGE_BYTES: Final = frozenset(
 )
 
 
+def _byte_class(byte_set: frozenset[int], *, negated: bool = False) -> re.Pattern[bytes]:
+    """One byte of ``byte_set`` (or, ``negated``, one byte outside it), as a pattern: a value is
+    scanned in C instead of byte by byte in Python."""
+    members = b"".join(re.escape(bytes([b])) for b in sorted(byte_set))
+    return re.compile(b"[" + (b"^" if negated else b"") + members + b"]")
+
+
+_UNSAFE_BYTE: Final = _byte_class(CORS_UNSAFE_REQUEST_HEADER_BYTES)
+_NON_LANGUAGE_BYTE: Final = _byte_class(_LANGUAGE_BYTES, negated=True)
+
+
 def is_cors_safelisted_method(method: bytes) -> bool:
     # https://fetch.spec.whatwg.org/#cors-safelisted-method
     return method in CORS_SAFELISTED_METHODS
@@ -149,7 +160,7 @@ def is_forbidden_request_header(name: bytes, value: bytes) -> bool:
 
 def has_cors_unsafe_request_header_byte(value: bytes) -> bool:
     # https://fetch.spec.whatwg.org/#cors-unsafe-request-header-byte
-    return any(byte in CORS_UNSAFE_REQUEST_HEADER_BYTES for byte in value)
+    return _UNSAFE_BYTE.search(value) is not None
 
 
 def mime_type_essence(value: bytes) -> bytes | None:
@@ -239,7 +250,7 @@ def is_cors_safelisted_request_header(name: bytes, value: bytes, profile: Profil
     if lowered == b"accept":
         return not has_cors_unsafe_request_header_byte(value)
     if lowered in (b"accept-language", b"content-language"):
-        return all(byte in _LANGUAGE_BYTES for byte in value)
+        return _NON_LANGUAGE_BYTE.search(value) is None
     if lowered == b"content-type":
         if has_cors_unsafe_request_header_byte(value):
             return False
@@ -340,6 +351,6 @@ def decision_header_list(
     (https://fetch.spec.whatwg.org/#fetching step 12). The browser model and the policy side
     both use this one function, so they cannot disagree on which headers count."""
     prepared = prepare_author_headers(headers, combine=combine, no_cors=no_cors, profile=profile)
-    if not any(n.lower() == b"accept" for n, _ in prepared):
+    if b"accept" not in [n.lower() for n, _ in prepared]:
         prepared = (*prepared, (b"Accept", b"*/*"))
     return prepared

@@ -118,6 +118,20 @@ def test_header_index_agrees_with_the_list_functions(name: bytes) -> None:
     assert index.extract(name) == extract_header_list_values(HEADERS, name)
 
 
+def test_a_received_index_from_the_memo_is_what_building_it_gives() -> None:
+    raw = ((b"Vary", b" Origin "), (b"X-A", b"1\t"), (b"x-a", b" 2"))
+    for _ in range(2):  # the second time from the memo
+        headers, index = HeaderIndex.received(raw)
+        fresh_headers, fresh = HeaderIndex._build(raw)
+        assert headers == fresh_headers == ((b"Vary", b"Origin"), (b"X-A", b"1"), (b"x-a", b"2"))
+        assert index.headers == fresh.headers
+        for name in (b"vary", b"x-a", b"absent"):
+            assert index.get_all(name) == fresh.get_all(name)
+            assert index.get(name) == fresh.get(name)
+    other, _ = HeaderIndex.received(((b"Vary", b"*"),))
+    assert other == ((b"Vary", b"*"),)
+
+
 def test_header_index_names_are_those_of_header_names() -> None:
     assert HeaderIndex(HEADERS).names() == header_names(HEADERS)
     empty = HeaderIndex(())

@@ -24,6 +24,7 @@ from reference.origins import (
     same_origin,
     serialize_ipv6,
 )
+from reference.request import BrowserRequest
 
 # -- valid URLs ------------------------------------------------------------------------------
 
@@ -220,6 +221,19 @@ def test_a_non_tuple_scheme_has_an_opaque_origin(url: str) -> None:
     assert parsed.origin.serialize() == "null"
     assert (parsed.host, parsed.port, parsed.has_userinfo) == ("", None, False)
     assert parsed.path_query == url.split(":", 1)[1]
+
+
+def test_each_request_to_an_opaque_url_has_its_own_origin() -> None:
+    # BrowserRequest parses its URL through the memo: a tuple origin is shared, an opaque one
+    # never is (the URL Standard makes a new one each time).
+    one = BrowserRequest(origin=OpaqueOrigin(), url="data:text/plain,hi")
+    two = BrowserRequest(origin=OpaqueOrigin(), url="data:text/plain,hi")
+    assert one.parsed_url == two.parsed_url
+    assert not same_origin(one.parsed_url.origin, two.parsed_url.origin)
+    assert one.parsed_url.origin is not parse_url("data:text/plain,hi").origin
+    web = BrowserRequest(origin=OpaqueOrigin(), url="https://a.example/x")
+    assert web.parsed_url is parse_url("https://a.example/x")
+    assert same_origin(web.parsed_url.origin, origin_of("https://a.example"))
 
 
 def test_same_origin_compares_tuples_and_opaque_identity() -> None:

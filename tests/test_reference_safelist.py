@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from reference.grammar import CORS_UNSAFE_REQUEST_HEADER_BYTES
 from reference.safelist import (
+    _LANGUAGE_BYTES,
+    has_cors_unsafe_request_header_byte,
     is_cors_non_wildcard_request_header_name,
     is_cors_safelisted_request_header,
     is_cors_safelisted_response_header_name,
@@ -209,3 +212,22 @@ def test_the_no_cors_guard_checks_the_combined_value() -> None:
 )
 def test_no_cors_safelisted_request_header(name: bytes, value: bytes, expected: bool) -> None:
     assert is_no_cors_safelisted_request_header(name, value) is expected
+
+
+def test_the_byte_scans_are_the_byte_sets_of_the_spec() -> None:
+    # has_cors_unsafe_request_header_byte and the language check scan a value with one pattern:
+    # each byte alone, and values mixing them, as the spec's byte-by-byte reading says.
+    for byte in range(256):
+        value = bytes([byte])
+        assert has_cors_unsafe_request_header_byte(value) == (
+            byte in CORS_UNSAFE_REQUEST_HEADER_BYTES
+        )
+        assert has_cors_unsafe_request_header_byte(b"text/plain" + value + b"x") == (
+            byte in CORS_UNSAFE_REQUEST_HEADER_BYTES
+        )
+        for name in (b"Accept-Language", b"content-language"):
+            assert is_cors_safelisted_request_header(name, b"en-US, " + value) == (
+                byte in _LANGUAGE_BYTES
+            )
+    assert not has_cors_unsafe_request_header_byte(b"")
+    assert is_cors_safelisted_request_header(b"Content-Language", b"")
