@@ -123,6 +123,7 @@ MEMOS = {
     "header_names": headers.header_names,
     "received headers": headers._received,
     "policy intent": policy_eval._decided,
+    "policy unsafe names": policy_eval._unsafe_names,
     "decision_header_list": safelist.decision_header_list,
     "prepare_author_headers": safelist.prepare_author_headers,
     "cors_unsafe_request_header_names": safelist.cors_unsafe_request_header_names,

@@ -53,6 +53,7 @@ class Intended(NamedTuple):
 _new = tuple.__new__
 _XHR = HeadersApi.XHR
 _COMBINE = Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS
+_NO_CORS = RequestMode.NO_CORS
 
 
 def intended_verdict(
@@ -228,6 +229,17 @@ def request_header_list(request: BrowserRequest, profile: Profile) -> HeaderList
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _unsafe_names(
+    headers: HeaderList, combine: bool, no_cors: bool, profile: Profile
+) -> tuple[bytes, ...]:
+    """The CORS-unsafe names of :func:`request_header_list`'s list, given what it reads of the
+    request. Memoized (a pure function of hashable values): one look-up where the policy side
+    made a call and two (one with keywords) for every request it judged."""
+    decided = decision_header_list(headers, combine=combine, no_cors=no_cors, profile=profile)
+    return cors_unsafe_request_header_names(decided, profile)
+
+
 def _disallowed_headers(
     effective: EffectivePolicy,
     request: BrowserRequest,
@@ -235,7 +247,8 @@ def _disallowed_headers(
     steps: list[str] | None,
 ) -> tuple[bytes, ...]:
     """The request's CORS-unsafe header names that the policy does not allow."""
-    unsafe = cors_unsafe_request_header_names(request_header_list(request, profile), profile)
+    combine = request.headers_api is _XHR or _COMBINE in profile.quirks
+    unsafe = _unsafe_names(request.headers, combine, request.mode is _NO_CORS, profile)
     if steps is None:
         if not unsafe or ANY in effective.allow_headers:
             return ()

@@ -7,9 +7,10 @@ from dataclasses import replace
 
 from reference.origins import origin_of
 from reference.policy import CorsPolicy, PathRule, PolicyRules
-from reference.policy_eval import _intended, intended_verdict
-from reference.profiles import PROFILES
-from reference.request import BrowserRequest, CredentialsMode
+from reference.policy_eval import _intended, _unsafe_names, intended_verdict, request_header_list
+from reference.profiles import PROFILES, Quirk
+from reference.request import BrowserRequest, CredentialsMode, HeadersApi, RequestMode
+from reference.safelist import cors_unsafe_request_header_names
 
 
 def _fresh(policy: CorsPolicy, request: BrowserRequest, profile_name: str) -> tuple[object, ...]:
@@ -52,3 +53,28 @@ def test_equal_policies_hash_alike_and_others_do_not_share_an_intent() -> None:
                     )
                     seen.add(tuple(intent[:-2]))
     assert len(seen) > 4
+
+
+def test_the_policy_sides_unsafe_names_are_those_of_the_request_header_list() -> None:
+    # _unsafe_names memoizes what the policy side reads of a request's headers: the same
+    # names as request_header_list's list gives, for every Headers API, mode and profile.
+    headers = ((b"X-A", b"1"), (b"x-a", b"2"), (b"Range", b"bytes=0-"), (b"DPR", b"2"))
+    for _ in range(2):  # the second round from the memo
+        for api in HeadersApi:
+            for mode in RequestMode:
+                for profile in PROFILES.values():
+                    request = BrowserRequest(
+                        origin=origin_of("https://a.example"),
+                        url="https://api.example/r",
+                        headers=headers,
+                        headers_api=api,
+                        mode=mode,
+                    )
+                    combine = api is HeadersApi.XHR or profile.has(
+                        Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS
+                    )
+                    expected = cors_unsafe_request_header_names(
+                        request_header_list(request, profile), profile
+                    )
+                    got = _unsafe_names(headers, combine, mode is RequestMode.NO_CORS, profile)
+                    assert got == expected
