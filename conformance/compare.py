@@ -475,8 +475,8 @@ CORS_RESPONSE_HEADERS = (
 
 
 def cors_signature(response: RawResponse) -> tuple[bytes | None, ...]:
-    headers = tuple((n, strip_ows(v)) for n, v in response.headers)
-    return tuple(get(headers, name) for name in CORS_RESPONSE_HEADERS)
+    _, index = HeaderIndex.received(response.headers)  # OWS-stripped, indexed; memoized
+    return tuple(index.get(name) for name in CORS_RESPONSE_HEADERS)
 
 
 def vary_covers_origin(response: RawResponse) -> bool:
@@ -502,16 +502,21 @@ def vary_divergence(probes: Sequence[Exchange]) -> d.Divergence | None:
     """
     finals = [(ex, final_response(ex)) for ex in probes]
     answered = [(ex, r) for ex, r in finals if r is not None]
+    # Each probe's CORS headers and Origin, worked out once (not once for each pair).
+    signatures = {id(ex): cors_signature(r) for ex, r in answered}
+    origins = {id(ex): get(ex.pairs[-1][0].headers, b"origin") for ex, _ in answered}
     for stored_exchange, stored in answered:
         if vary_covers_origin(stored):
             continue
-        for other_exchange, other in answered:
+        for other_exchange, _ in answered:
             if other_exchange is stored_exchange:
                 continue
-            other_origin = get(other_exchange.pairs[-1][0].headers, b"origin")
-            if other_origin is None or cors_signature(other) == cors_signature(stored):
+            other_origin = origins[id(other_exchange)]
+            if other_origin is None or (
+                signatures[id(other_exchange)] == signatures[id(stored_exchange)]
+            ):
                 continue
-            stored_origin = get(stored_exchange.pairs[-1][0].headers, b"origin")
+            stored_origin = origins[id(stored_exchange)]
             asked = "a request without Origin" if stored_origin is None else _show(stored_origin)
             return d.MissingVaryOrigin(
                 Evidence(

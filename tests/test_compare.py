@@ -5,7 +5,14 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.compare import QUIRK_TRIGGERS, quirks_in_play
+from conformance.compare import (
+    CORS_RESPONSE_HEADERS,
+    QUIRK_TRIGGERS,
+    cors_signature,
+    quirks_in_play,
+    vary_covers_origin,
+    vary_divergence,
+)
 from conformance.divergences import Exchange
 from conformance.exchange import rejudge
 from reference.browser import browser_verdict
@@ -154,3 +161,57 @@ def test_hygiene_findings_on_one_exchange_share_the_policy_intent() -> None:
     first, second = (tuple(f.evidence.policy_steps) for f in found)
     assert first == second
     assert first[-1].startswith("so the policy refuses")
+
+
+def _old_signature(response: RawResponse) -> tuple[bytes | None, ...]:
+    # cors_signature before it read the memoized index: strip OWS, then get each header.
+    from reference.headers import get, strip_ows
+
+    headers = tuple((n, strip_ows(v)) for n, v in response.headers)
+    return tuple(get(headers, name) for name in CORS_RESPONSE_HEADERS)
+
+
+signature_headers = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                b"Access-Control-Allow-Origin",
+                b"access-control-allow-origin",
+                b"Vary",
+                b"X-A",
+                b"Access-Control-Allow-Credentials",
+                b"ACCESS-CONTROL-EXPOSE-HEADERS",
+            ]
+        ),
+        st.sampled_from([b"*", b" https://a.example\t", b"true", b"", b"Origin", b"x, y"]),
+    ),
+    max_size=5,
+).map(tuple)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(signature_headers, st.booleans()), min_size=1, max_size=3))
+def test_vary_divergence_reads_each_probe_once_and_as_before(
+    probes: list[tuple[tuple[tuple[bytes, bytes], ...], bool]],
+) -> None:
+    exchanges = []
+    for number, (headers, with_origin) in enumerate(probes):
+        sent = ((b"Origin", b"https://p%d.example" % number),) if with_origin else ()
+        wire = WireRequest(False, b"GET", "https://api.example/r", sent, False)
+        response = RawResponse(status=200, headers=headers)
+        assert cors_signature(response) == _old_signature(response)
+        exchanges.append(Exchange(request=None, pairs=((wire, response),), result=None))
+    div = vary_divergence(exchanges)
+    # The rule, read literally: a response without Vary: Origin whose CORS headers differ from
+    # those of another probe that carried an Origin.
+    expected = any(
+        not vary_covers_origin(a.pairs[0][1])
+        and any(
+            b is not a
+            and b.pairs[0][0].headers
+            and _old_signature(b.pairs[0][1]) != _old_signature(a.pairs[0][1])
+            for b in exchanges
+        )
+        for a in exchanges
+    )
+    assert (div is not None) == expected
