@@ -257,10 +257,17 @@ def cors_context(request: pytest.FixtureRequest) -> Any:
     _probe(context)
     state.context = context
     yield context
+    _count_in(state, context)
+    target.close()
+
+
+def _count_in(state: SessionState, context: SuiteContext) -> None:
+    """Move the context's counters (cases sent, occurrences) into the session's, once."""
     state.cases_sent += context.cases_sent
+    context.cases_sent = 0
     for key, count in context.occurrences.items():
         state.occurrences["\x1f".join(key)] += count
-    target.close()
+    context.occurrences.clear()
 
 
 def same_constants_in_every_process() -> None:
@@ -496,11 +503,7 @@ def take_findings(config: pytest.Config) -> str:
     state = config.stash[STATE]
     context = state.context
     if context is not None:  # counters the session fixture would add up at its teardown
-        state.cases_sent += context.cases_sent
-        context.cases_sent = 0
-        for key, count in context.occurrences.items():
-            state.occurrences["\x1f".join(key)] += count
-        context.occurrences.clear()
+        _count_in(state, context)
     raw = json.dumps(_portable(state))
     _forget_findings(state)
     return raw

@@ -85,3 +85,16 @@ def test_a_bad_worker_count_exits_2(tmp_path: Path, value: str) -> None:
     assert result.returncode == 2
     assert "-n:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_one_property_counts_its_cases_once(tmp_path: Path) -> None:
+    # With a single property its worker tears the session down right after it; the cases sent
+    # were once counted there and again with the property's findings.
+    common = ["run", "--seed", "4", "--properties", "header_list_scaling"]
+    for workers in ("0", "2"):
+        result = _run(*common, "-n", workers, "--report-dir", workers, cwd=tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+    serial, forked = (json.loads((tmp_path / w / "results.json").read_text()) for w in "02")
+    sent = serial["run"]["property_stats"]["header_list_scaling"]["cases_sent"]
+    assert sent > 0
+    assert serial["run"]["cases_sent"] == forked["run"]["cases_sent"] == sent
