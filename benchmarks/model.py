@@ -117,7 +117,6 @@ MEMOS = {
     "parse_host": origins.parse_host,
     "request method": fast._method,
     "request parts": fast._parts,
-    "valid author header": fast._valid_header,
     "visible names": fast._visible,
     "actual responses": fast._actual_outcome,
     "preflight responses": fast._preflight_outcome,
@@ -125,15 +124,9 @@ MEMOS = {
     "received headers": headers._received,
     "policy intent": policy_eval._decided,
     "policy unsafe names": policy_eval._unsafe_names,
-    "policy for a path": policy_eval._effective,
-    "policy origin decision": policy_eval._origin_decision,
-    "policy method decision": policy_eval._method_decision,
-    "policy headers decision": policy_eval._headers_decision,
     "decision_header_list": safelist.decision_header_list,
     "prepare_author_headers": safelist.prepare_author_headers,
     "cors_unsafe_request_header_names": safelist.cors_unsafe_request_header_names,
-    "safelisted header": safelist._safelisted_header,
-    "appended header value": safelist._appended_value,
 }
 
 

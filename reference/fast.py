@@ -373,18 +373,10 @@ def _parts(
     Memoized like reference.safelist's functions: a pure function of hashable values, and the
     same few header lists recur from case to case (with one method or another)."""
     for name, value in headers:
-        if not _valid_header(name, value):
+        if TOKEN.fullmatch(name) is None or _NUL_CR_LF.search(value.strip(b"\t\n\r ")):
             return None
     decided = decision_header_list(headers, combine=combine, no_cors=False, profile=profile)
     return decided, cors_unsafe_request_header_names(decided, profile)
-
-
-@functools.lru_cache(maxsize=4096)
-def _valid_header(name: bytes, value: bytes) -> bool:
-    """Whether fetch() takes this author header (its name a token, its normalized value free of
-    NUL, CR and LF). Memoized per header: a header list not seen before is mostly made of
-    headers seen before."""
-    return TOKEN.fullmatch(name) is not None and _NUL_CR_LF.search(value.strip(b"\t\n\r ")) is None
 
 
 def _index(raw: Sequence[tuple[bytes, bytes]]) -> Index:

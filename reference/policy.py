@@ -168,16 +168,8 @@ class EffectivePolicy:
     exposed_names: frozenset[bytes] = field(
         init=False, default=frozenset(), repr=False, compare=False
     )
-    _hash: int = field(init=False, default=0, repr=False, compare=False)
-
-    def __hash__(self) -> int:
-        # Memoized functions (reference.policy_eval) hash it on every call: once, as the
-        # dataclass would (its fields that equality compares).
-        return self._hash
 
     def __post_init__(self) -> None:
-        compared = (getattr(self, f.name) for f in dataclasses.fields(self) if f.compare)
-        object.__setattr__(self, "_hash", hash(tuple(compared)))
         canonical = (canonical_origin(entry) for entry in self.allow_origins)
         object.__setattr__(self, "origins", frozenset(c for c in canonical if c is not None))
         object.__setattr__(

@@ -90,21 +90,22 @@ def _intended(
 ) -> Intended:
     """The decision; with a ``steps`` list, also its explanation, appended to it."""
     path = request.parsed_url.path_query.split("?", 1)[0]
+    effective = policy.rules_for_path(path)
     if steps is None:
-        # Each part decided by a memo keyed on what it reads: a request not judged before is
-        # mostly made of parts (path, origin, method, header names) that were.
-        effective = _effective(policy, path)
-        origin_rule = _origin_decision(effective, request.origin.serialize())
-        method_allowed = _method_decision(effective, request.method)
-        combine = request.headers_api is _XHR or _COMBINE in profile.quirks
-        unsafe = _unsafe_names(request.headers, combine, request.mode is _NO_CORS, profile)
-        disallowed = _headers_decision(effective, unsafe)
-        credentials_allowed = _credentials_allowed(effective, request, None)
-    else:
-        effective = policy.rules_for_path(path)
-        origin_rule, method_allowed, disallowed, credentials_allowed = _parts_explained(
-            effective, request, profile, path, steps
+        pass
+    elif effective.matched_rule != TOP_LEVEL:
+        steps.append(
+            f"path {path!r} matches {effective.matched_rule}: the keys it sets "
+            f"({_names(sorted(effective.overridden))}) override the top level"
         )
+    else:
+        steps.append(f"path {path!r} matches no [[paths]] table: the top-level keys apply")
+
+    origin_rule = _origin_rule(effective, request.origin.serialize(), steps)
+    method_allowed = _method_allowed(effective, request, steps)
+    disallowed = _disallowed_headers(effective, request, profile, steps)
+    credentials_allowed = _credentials_allowed(effective, request, steps)
+
     origin_allowed = origin_rule is not None
     headers_allowed = not disallowed
     if origin_rule is None:
@@ -149,54 +150,6 @@ def _intended(
     )
 
 
-def _parts_explained(
-    effective: EffectivePolicy,
-    request: BrowserRequest,
-    profile: Profile,
-    path: str,
-    steps: list[str],
-) -> tuple[str | None, bool, tuple[bytes, ...], bool]:
-    """The four parts of the decision, each explained in ``steps``."""
-    if effective.matched_rule != TOP_LEVEL:
-        steps.append(
-            f"path {path!r} matches {effective.matched_rule}: the keys it sets "
-            f"({_names(sorted(effective.overridden))}) override the top level"
-        )
-    else:
-        steps.append(f"path {path!r} matches no [[paths]] table: the top-level keys apply")
-    origin_rule = _origin_rule(effective, request.origin.serialize(), steps)
-    method_allowed = _method_allowed(effective, request.method, steps)
-    disallowed = _disallowed_headers(effective, request, profile, steps)
-    credentials_allowed = _credentials_allowed(effective, request, steps)
-    return origin_rule, method_allowed, disallowed, credentials_allowed
-
-
-@functools.lru_cache(maxsize=1024)
-def _effective(policy: CorsPolicy, path: str) -> EffectivePolicy:
-    """:meth:`CorsPolicy.rules_for_path`, memoized: a run sends to a few paths."""
-    return policy.rules_for_path(path)
-
-
-@functools.lru_cache(maxsize=2048)
-def _origin_decision(effective: EffectivePolicy, origin: str) -> str | None:
-    """:func:`_origin_rule` unexplained, memoized on what it reads."""
-    return _origin_rule(effective, origin, None)
-
-
-@functools.lru_cache(maxsize=1024)
-def _method_decision(effective: EffectivePolicy, method: str) -> bool:
-    """:func:`_method_allowed` unexplained, memoized on what it reads."""
-    return _method_allowed(effective, method, None)
-
-
-@functools.lru_cache(maxsize=2048)
-def _headers_decision(effective: EffectivePolicy, unsafe: tuple[bytes, ...]) -> tuple[bytes, ...]:
-    """The CORS-unsafe names ``unsafe`` that ``effective`` does not allow, memoized."""
-    if not unsafe or ANY in effective.allow_headers:
-        return ()
-    return tuple(name for name in unsafe if name.lower() not in effective.header_names)
-
-
 def _origin_rule(effective: EffectivePolicy, origin: str, steps: list[str] | None) -> str | None:
     """The key that admits ``origin`` (serialized), or ``None``."""
     if ANY in effective.origins:
@@ -236,9 +189,9 @@ def _origin_rule(effective: EffectivePolicy, origin: str, steps: list[str] | Non
 
 
 def _method_allowed(
-    effective: EffectivePolicy, request_method: str, steps: list[str] | None
+    effective: EffectivePolicy, request: BrowserRequest, steps: list[str] | None
 ) -> bool:
-    raw = request_method.encode("latin-1", "replace")
+    raw = request.method.encode("latin-1", "replace")
     method = normalize_method(raw)
     shown = method.decode("latin-1")
     if steps is None:
@@ -248,7 +201,7 @@ def _method_allowed(
             or shown in effective.allow_methods
         )
     key = effective.key_ref("allow_methods")
-    normalized = f" (normalized from {request_method!r})" if method != raw else ""
+    normalized = f" (normalized from {request.method!r})" if method != raw else ""
     if is_cors_safelisted_method(method):
         steps.append(
             f"method {shown!r}{normalized} is CORS-safelisted: always allowed, whatever {key} says"
@@ -291,11 +244,15 @@ def _disallowed_headers(
     effective: EffectivePolicy,
     request: BrowserRequest,
     profile: Profile,
-    steps: list[str],
+    steps: list[str] | None,
 ) -> tuple[bytes, ...]:
-    """The request's CORS-unsafe header names that the policy does not allow, explained."""
+    """The request's CORS-unsafe header names that the policy does not allow."""
     combine = request.headers_api is _XHR or _COMBINE in profile.quirks
     unsafe = _unsafe_names(request.headers, combine, request.mode is _NO_CORS, profile)
+    if steps is None:
+        if not unsafe or ANY in effective.allow_headers:
+            return ()
+        return tuple(name for name in unsafe if name.lower() not in effective.header_names)
     key = effective.key_ref("allow_headers")
     if not unsafe:
         steps.append(f"the request has no CORS-unsafe request headers: {key} is not consulted")

@@ -264,13 +264,6 @@ def is_cors_safelisted_request_header(name: bytes, value: bytes, profile: Profil
 
 
 @functools.lru_cache(maxsize=4096)
-def _safelisted_header(name: bytes, value: bytes, profile: Profile) -> bool:
-    """:func:`is_cors_safelisted_request_header`, memoized per header: a run builds many header
-    lists from the same few headers, so a list not seen before is mostly made of known ones."""
-    return is_cors_safelisted_request_header(name, value, profile)
-
-
-@functools.lru_cache(maxsize=4096)
 def cors_unsafe_request_header_names(
     headers: HeaderList, profile: Profile = SPEC
 ) -> tuple[bytes, ...]:
@@ -281,7 +274,7 @@ def cors_unsafe_request_header_names(
     safelist_value_size = 0
     # Step 4: for each header of headers...
     for name, value in headers:
-        if not _safelisted_header(name, value, profile):
+        if not is_cors_safelisted_request_header(name, value, profile):
             unsafe.append(name)
         else:
             potentially_unsafe.append(name)
@@ -316,19 +309,6 @@ def is_no_cors_safelisted_request_header(name: bytes, value: bytes) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _appended_value(name: bytes, raw_value: bytes, profile: Profile) -> bytes | None:
-    """The value one author header is appended with (normalized), or ``None`` if it is silently
-    dropped (a forbidden request header, or a User-Agent the profile drops). Memoized per
-    header, for the reason :func:`_safelisted_header` is."""
-    value = normalize_value(raw_value)
-    if is_forbidden_request_header(name, value):
-        return None
-    if profile.has(Quirk.USER_AGENT_DROPPED) and name.lower() == b"user-agent":
-        return None
-    return value
-
-
-@functools.lru_cache(maxsize=4096)
 def prepare_author_headers(
     headers: HeaderList, *, combine: bool, no_cors: bool, profile: Profile = SPEC
 ) -> HeaderList:
@@ -343,8 +323,10 @@ def prepare_author_headers(
     # https://fetch.spec.whatwg.org/#concept-headers-append
     kept: list[tuple[bytes, bytes]] = []
     for name, raw_value in headers:
-        value = _appended_value(name, raw_value, profile)
-        if value is None:
+        value = normalize_value(raw_value)
+        if is_forbidden_request_header(name, value):
+            continue
+        if profile.has(Quirk.USER_AGENT_DROPPED) and name.lower() == b"user-agent":
             continue
         if no_cors:
             existing = b", ".join(v for n, v in kept if n.lower() == name.lower())

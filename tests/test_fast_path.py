@@ -444,16 +444,3 @@ def test_the_fetch_after_needs_preflight_takes_only_its_own_plan() -> None:
     again = _drive(simulate_fetch(request, now=50.0, trace=False), responses)
     assert again == _drive(_stepwise(request, spec, EMPTY_CACHE, 50.0, False), responses)
     assert first != again  # the cache the preflight left expires later
-
-
-def test_the_per_header_validity_memo_answers_for_that_header_only() -> None:
-    # Asked in turn, one name with two values and one value with two names: no stale answer.
-    for _ in range(2):
-        assert fast._valid_header(b"X-A", b"1") is True
-        assert fast._valid_header(b"X-A", b"1\x00") is False
-        assert fast._valid_header(b"X-A", b"1\r\n2") is False
-        assert fast._valid_header(b"X A", b"1") is False
-    assert fast._valid_header(b"X-A", b" 1\r\n") is True  # normalized before it is checked
-    # A new list made of a known-good header and a known-bad one is refused whole.
-    assert fast._parts(((b"X-A", b"1"), (b"X A", b"1")), False, PROFILES["spec"]) is None
-    assert fast._parts(((b"X-A", b"1"),), False, PROFILES["spec"]) is not None

@@ -5,18 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reference.origins import OpaqueOrigin, origin_of
+from reference.origins import origin_of
 from reference.policy import CorsPolicy, PathRule, PolicyRules
-from reference.policy_eval import (
-    _effective,
-    _headers_decision,
-    _intended,
-    _method_decision,
-    _origin_decision,
-    _unsafe_names,
-    intended_verdict,
-    request_header_list,
-)
+from reference.policy_eval import _intended, _unsafe_names, intended_verdict, request_header_list
 from reference.profiles import PROFILES, Quirk
 from reference.request import BrowserRequest, CredentialsMode, HeadersApi, RequestMode
 from reference.safelist import cors_unsafe_request_header_names
@@ -87,68 +78,3 @@ def test_the_policy_sides_unsafe_names_are_those_of_the_request_header_list() ->
                     )
                     got = _unsafe_names(headers, combine, mode is RequestMode.NO_CORS, profile)
                     assert got == expected
-
-
-def test_the_part_memos_answer_for_their_own_path_and_policy() -> None:
-    # Each part of a decision is memoized on what it reads (the policy for the path, and the
-    # origin, method or unsafe names): the same part under another path's policy, or another
-    # policy, must be judged anew. Each round compares with the explained (unmemoized) path.
-    policy = CorsPolicy(
-        allow_origins=("https://app.example",),
-        allow_methods=("PUT",),
-        allow_headers=("x-key",),
-        paths=(
-            PathRule(
-                prefix="/open",
-                rules=PolicyRules(
-                    allow_origins=("*",), allow_methods=("DELETE",), allow_headers=("x-other",)
-                ),
-            ),
-            PathRule(pattern="/pat/.*", rules=PolicyRules(allow_origin_patterns=(r"https://.*",))),
-        ),
-    )
-    other = replace(policy, paths=())
-    top, opened, patterned = policy.resolved
-    assert hash(top) == hash(other.resolved[0])
-    assert top == other.resolved[0]
-    assert hash(top) != hash(opened)  # not a proof, but the fields differ
-    for _ in range(2):  # the second round from the memos
-        assert _effective(policy, "/open/a") is opened
-        assert _effective(policy, "/pat/a") is patterned
-        assert _effective(policy, "/a") is top
-        assert _effective(other, "/open/a") == top
-        assert _origin_decision(top, "https://b.example") is None
-        assert _origin_decision(opened, "https://b.example") is not None
-        assert _origin_decision(patterned, "https://b.example") is not None
-        assert _origin_decision(patterned, "null") is None
-        assert _origin_decision(top, "https://app.example") == "allow_origins"
-        assert _origin_decision(opened, "https://app.example") != "allow_origins"
-        assert _method_decision(top, "PUT") is True
-        assert _method_decision(opened, "PUT") is False
-        assert _method_decision(opened, "DELETE") is True
-        assert _method_decision(top, "delete") is False
-        assert _method_decision(top, "get") is True
-        assert _headers_decision(top, (b"x-key", b"x-other")) == (b"x-other",)
-        assert _headers_decision(opened, (b"x-key", b"x-other")) == (b"x-key",)
-        assert _headers_decision(opened, ()) == ()
-        for url in (
-            "https://api.example/open/a",
-            "https://api.example/pat/a",
-            "https://api.example/a",
-        ):
-            for origin in ("https://app.example", "https://b.example", "null"):
-                for method in ("PUT", "DELETE", "get"):
-                    for headers in ((), ((b"X-Key", b"1"),), ((b"X-Other", b"1"),)):
-                        for pol in (policy, other):
-                            request = BrowserRequest(
-                                origin=origin_of(origin)
-                                if origin != "null"
-                                else OpaqueOrigin(label="n"),
-                                url=url,
-                                method=method,
-                                headers=headers,
-                            )
-                            spec = PROFILES["spec"]
-                            assert tuple(_intended(pol, request, spec, None)[:-2]) == tuple(
-                                _intended(pol, request, spec, [])[:-2]
-                            )

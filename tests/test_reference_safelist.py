@@ -9,12 +9,8 @@ from __future__ import annotations
 import pytest
 
 from reference.grammar import CORS_UNSAFE_REQUEST_HEADER_BYTES
-from reference.profiles import CHROMIUM, SPEC
 from reference.safelist import (
     _LANGUAGE_BYTES,
-    _appended_value,
-    _safelisted_header,
-    cors_unsafe_request_header_names,
     has_cors_unsafe_request_header_byte,
     is_cors_non_wildcard_request_header_name,
     is_cors_safelisted_request_header,
@@ -235,30 +231,3 @@ def test_the_byte_scans_are_the_byte_sets_of_the_spec() -> None:
             )
     assert not has_cors_unsafe_request_header_byte(b"")
     assert is_cors_safelisted_request_header(b"Content-Language", b"")
-
-
-def test_per_header_safelist_memo_keeps_profiles_apart() -> None:
-    # One header, asked under two profiles in turn: the memo must not answer for the other.
-    for _ in range(2):
-        assert _safelisted_header(b"DPR", b"2", SPEC) is False
-        assert _safelisted_header(b"DPR", b"2", CHROMIUM) is True
-    assert _safelisted_header(b"DPR", b"x", CHROMIUM) is False
-    # A new list of known headers: decided as the uncached classification decides.
-    assert cors_unsafe_request_header_names(((b"DPR", b"2"), (b"X-A", b"1")), SPEC) == (
-        b"dpr",
-        b"x-a",
-    )
-    assert cors_unsafe_request_header_names(((b"DPR", b"2"), (b"X-A", b"1")), CHROMIUM) == (b"x-a",)
-
-
-def test_per_header_append_memo_keeps_profiles_and_values_apart() -> None:
-    for _ in range(2):
-        assert _appended_value(b"User-Agent", b" ua ", SPEC) == b"ua"
-        assert _appended_value(b"User-Agent", b" ua ", CHROMIUM) is None
-        assert _appended_value(b"User-Agent", b"ua", SPEC) == b"ua"
-    assert _appended_value(b"Cookie", b"a=1", SPEC) is None
-    assert _appended_value(b"X-HTTP-Method", b"TRACE", SPEC) is None
-    assert _appended_value(b"X-HTTP-Method", b"PUT", SPEC) == b"PUT"
-    assert prepare_author_headers(
-        ((b"User-Agent", b"ua"), (b"X-A", b" 1")), combine=False, no_cors=False, profile=CHROMIUM
-    ) == ((b"X-A", b"1"),)
