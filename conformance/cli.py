@@ -255,6 +255,25 @@ def _workers(args: argparse.Namespace) -> tuple[int, str]:
     return workers, parallel
 
 
+def _fork_or_xdist() -> str:
+    """Forked workers, unless threads run in this process once the target is loaded (an app
+    that starts one when imported): a forked worker would have none of them (the app could
+    wait on one forever) and could inherit a lock one of them held. Then xdist's workers,
+    which import the app afresh, and a note saying so."""
+    import threading
+
+    others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    if not others:
+        return "fork"
+    print(
+        f"cors-conformance: {len(others)} other thread(s) run in this process once the target "
+        f"is loaded ({', '.join(sorted(others)[:3])}); forked workers would not have them, so "
+        "-n starts pytest-xdist's workers instead (--parallel fork to fork anyway)",
+        file=sys.stderr,
+    )
+    return "xdist"
+
+
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
@@ -300,6 +319,15 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_UNREACHABLE
     finally:
         target.close()
+    if workers and parallel == "fork":
+        # The probe's Node.js server (--framework) would be shared by the forked workers, which
+        # configure it each with their own policies: each starts its own, as under xdist.
+        if "conformance.adapters.node" in sys.modules:
+            from conformance.adapters import node
+
+            node.shutdown()
+        if args.parallel is None:
+            parallel = _fork_or_xdist()
     suite = Path(__file__).with_name("test_suite.py")
     report_dir = Path(args.report_dir)
     results = report_dir / "results.json"

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from conformance.adapters import node
+
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "conformance.cli"]
 POLICY = str(ROOT / "conformance/policies/fastapi-docs.toml")
+DEFAULT_POLICY = ROOT / "conformance/policies/default.toml"
 
 # Stands in for a crash in a worker (a segfault in a C extension, an out-of-memory kill): the
 # app ends its process abruptly after a few requests, but only in forked worker number 1.
@@ -98,3 +101,44 @@ def test_one_property_counts_its_cases_once(tmp_path: Path) -> None:
     sent = serial["run"]["property_stats"]["header_list_scaling"]["cases_sent"]
     assert sent > 0
     assert serial["run"]["cases_sent"] == forked["run"]["cases_sent"] == sent
+
+
+THREADED_APP = """
+import threading
+import time
+
+from conformance.examples.fastapi_docs import app
+
+threading.Thread(target=time.sleep, args=(3600,), name="app-poller", daemon=True).start()
+"""
+
+
+def test_an_app_with_threads_gets_xdist_workers(tmp_path: Path) -> None:
+    # A forked worker would not have the thread the app started when imported.
+    (tmp_path / "threaded_app.py").write_text(THREADED_APP)
+    args = ["run", "--app", "threaded_app:app", "--properties", "header_list_scaling"]
+    result = _run(*args, "-n", "2", "--report-dir", "r", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 other thread(s) run in this process" in result.stderr
+    assert "app-poller" in result.stderr
+    assert "starts pytest-xdist's workers instead" in result.stderr
+    document = json.loads((tmp_path / "r/results.json").read_text())
+    assert document["run"]["properties"] == {"header_list_scaling": "passed"}
+
+
+@pytest.mark.skipif(
+    not node.available(), reason="needs node and `npm ci --prefix conformance/node`"
+)
+def test_node_framework_workers_each_start_their_own_server(tmp_path: Path) -> None:
+    # The command line's probe starts the Node.js server; left running, the forked workers
+    # would share it (and its reader threads made the run fall back to xdist).
+    common = ["run", "--framework", "express-cors", "--policy", str(DEFAULT_POLICY)]
+    common += ["--profile", "dev", "--seed", "1", "--properties", "simple_requests", "vary_origin"]
+    serial = _run(*common, "--report-dir", "n0", cwd=tmp_path)
+    forked = _run(*common, "-n", "2", "--report-dir", "n2", cwd=tmp_path)
+    assert serial.returncode == forked.returncode, serial.stderr + forked.stderr
+    assert "other thread" not in forked.stderr
+    first, second = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("n0", "n2"))
+    assert first["run"]["cases_sent"] == second["run"]["cases_sent"] > 0
+    assert first["run"]["properties"] == second["run"]["properties"]
+    assert [d["id"] for d in first["divergences"]] == [d["id"] for d in second["divergences"]]

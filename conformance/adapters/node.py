@@ -169,7 +169,8 @@ class NodeServer:
             text=True,
         )
         self._stderr: list[str] = []
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self._threads = [threading.Thread(target=self._drain_stderr, daemon=True)]
+        self._threads[0].start()
         self.port = self._wait_ready()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._control = httpx.Client(timeout=CONFIGURE_TIMEOUT)
@@ -189,7 +190,9 @@ class NodeServer:
             for line in stdout:
                 lines.put(line)
 
-        threading.Thread(target=read, daemon=True).start()
+        reader = threading.Thread(target=read, daemon=True)
+        self._threads.append(reader)
+        reader.start()
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             try:
@@ -229,6 +232,8 @@ class NodeServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+        for thread in self._threads:  # they end at the pipes' end of file, now the process has
+            thread.join(timeout=5)  # exited (a process forked after this has no thread to miss)
         for stream in (process.stdin, process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
