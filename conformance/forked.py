@@ -303,8 +303,17 @@ def _before_forking() -> None:
       collections, which would otherwise traverse them all again in every worker and write
       to their pages, copying them (as CPython's documentation advises before a fork).
     """
+    import threading
+
     from conformance.plugin import same_constants_in_every_process
 
+    others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    if others:  # `run -n` uses xdist then, unless --parallel fork; plain pytest comes here
+        print(
+            f"cors-conformance: forking with {len(others)} other thread(s) running "
+            f"({', '.join(sorted(others)[:3])}): the workers will not have them",
+            file=sys.stderr,
+        )
     same_constants_in_every_process()
     try:
         from hypothesis.internal.conjecture.providers import _get_local_constants

@@ -142,3 +142,11 @@ def test_node_framework_workers_each_start_their_own_server(tmp_path: Path) -> N
     assert first["run"]["cases_sent"] == second["run"]["cases_sent"] > 0
     assert first["run"]["properties"] == second["run"]["properties"]
     assert [d["id"] for d in first["divergences"]] == [d["id"] for d in second["divergences"]]
+
+
+def test_forking_anyway_beside_threads_says_so(tmp_path: Path) -> None:
+    (tmp_path / "threaded_app.py").write_text(THREADED_APP)
+    args = ["run", "--app", "threaded_app:app", "--properties", "header_list_scaling"]
+    result = _run(*args, "-n", "2", "--parallel", "fork", "--report-dir", "r", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "forking with 1 other thread(s) running (app-poller)" in result.stderr
