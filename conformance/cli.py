@@ -260,14 +260,14 @@ def _fork_or_xdist() -> str:
     that starts one when imported): a forked worker would have none of them (the app could
     wait on one forever) and could inherit a lock one of them held. Then xdist's workers,
     which import the app afresh, and a note saying so."""
-    import threading
+    from conformance.forked import other_threads
 
-    others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    others = other_threads()
     if not others:
         return "fork"
     print(
         f"cors-conformance: {len(others)} other thread(s) run in this process once the target "
-        f"is loaded ({', '.join(sorted(others)[:3])}); forked workers would not have them, so "
+        f"is loaded ({', '.join(others[:3])}); forked workers would not have them, so "
         "-n starts pytest-xdist's workers instead (--parallel fork to fork anyway)",
         file=sys.stderr,
     )

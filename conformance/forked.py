@@ -35,6 +35,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -52,6 +53,11 @@ WORKERS = pytest.StashKey[int]()
 def available() -> bool:
     """Whether forked workers can run here (POSIX)."""
     return hasattr(os, "fork")
+
+
+def other_threads() -> list[str]:
+    """The names of the threads running beside this one (a forked worker has none of them)."""
+    return sorted(t.name for t in threading.enumerate() if t is not threading.current_thread())
 
 
 def worker_count(value: str) -> int:
@@ -107,7 +113,7 @@ class _Worker:
     pid: int
     conn: Connection
     running: int | None = None  # index of the item it is running
-    done: bool = False  # it sent its state
+    done: bool = False  # it said it has finished (its last findings are in)
 
 
 @dataclass(slots=True)
@@ -118,6 +124,7 @@ class _Parent:
     live: dict[Connection, _Worker] = field(default_factory=dict)  # by their end of the pair
     started: int = 0
     lines: dict[int, str] = field(default_factory=dict)  # each worker's live line
+    draining: bool = False  # interrupted: no worker takes a dead one's place
 
     def _draw(self) -> None:
         from conformance.plugin import draw_workers
@@ -222,7 +229,6 @@ class _Parent:
         elif kind == "done":
             worker.done = True
         elif kind == "error":
-            worker.conn.close()
             self._lost(worker, message[1])
 
     def _lost(self, worker: _Worker, why: str | None = None) -> None:
@@ -241,7 +247,7 @@ class _Parent:
             self._report_crash(worker.running, why)
         else:  # between properties: what it found so far has reached this process already
             print(f"cors-conformance: {why}", file=sys.stderr)
-        if not (self.session.shouldfail or self.session.shouldstop):
+        if not (self.draining or self.session.shouldfail or self.session.shouldstop):
             self._spawn()
 
     def _report_crash(self, index: int, why: str) -> None:
@@ -264,6 +270,7 @@ class _Parent:
 
     def _drain(self) -> None:
         """Interrupted: pass the interrupt on, then take what the workers found so far."""
+        self.draining = True
         for worker in self.live.values():
             _signal(worker.pid, signal.SIGTERM)
         deadline = time.monotonic() + GRACE_S
@@ -303,15 +310,13 @@ def _before_forking() -> None:
       collections, which would otherwise traverse them all again in every worker and write
       to their pages, copying them (as CPython's documentation advises before a fork).
     """
-    import threading
-
     from conformance.plugin import same_constants_in_every_process
 
-    others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    others = other_threads()
     if others:  # `run -n` uses xdist then, unless --parallel fork; plain pytest comes here
         print(
             f"cors-conformance: forking with {len(others)} other thread(s) running "
-            f"({', '.join(sorted(others)[:3])}): the workers will not have them",
+            f"({', '.join(others[:3])}): the workers will not have them",
             file=sys.stderr,
         )
     same_constants_in_every_process()
