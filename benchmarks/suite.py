@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 from conformance.context import SuiteContext  # noqa: E402
 from conformance.divergences import Divergence  # noqa: E402
 from conformance.outcomes import HarnessOutcome  # noqa: E402
+from conformance.plugin import tune_gc  # noqa: E402
 from conformance.properties import PROPERTIES  # noqa: E402
 from conformance.records import walk_exceptions  # noqa: E402
 from conformance.settings import load_policy_file  # noqa: E402
@@ -419,6 +420,7 @@ def main() -> None:
     if args.sample_once:  # a child of fresh_model_share
         from conformance.examples.fastapi_docs import app
 
+        tune_gc()  # as a run does once the suite is loaded
         print(json.dumps(sampled_model_counts(app, examples)))
         return
     print(
@@ -427,6 +429,7 @@ def main() -> None:
 
     from conformance.examples.fastapi_docs import app
 
+    tune_gc()  # as a run does once the suite is loaded: the suite and the plain loops alike
     section(f"in-process ASGI target ({APP}), {examples} examples per property")
     compare(
         "in process",

@@ -9,6 +9,7 @@ Registered by the repository's ``conftest.py`` (the composition root) and by
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import random
@@ -340,6 +341,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     )
     for i, item in zip(slots, ordered, strict=True):
         items[i] = item
+
+
+# Young-generation threshold for a run (CPython's default is 700 allocations).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def tune_gc() -> None:
+    """Garbage collection for a run, once the suite is loaded.
+
+    - ``gc.freeze()``: what import and collection built (Hypothesis, the frameworks, the suite)
+      lives until the process ends, yet every full collection would traverse it again.
+    - A young generation of GC_YOUNG_THRESHOLD net container allocations instead of 700: a
+      run keeps many objects for a while (Hypothesis' examples, the memos, the findings), so
+      with CPython's defaults a collection ran every few cases, six of them full ones (60 ms
+      each, over all that import built): about a tenth of a ``ci`` run's time. Now about a
+      third of that. Cycles are still collected, less often (peak RSS grows by about 3 MB).
+    """
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A run of the suite (not the project's own tests, which load this plugin too)."""
+    if any(property_of(item) is not None for item in session.items):
+        tune_gc()
 
 
 def property_of(item: pytest.Item) -> str | None:

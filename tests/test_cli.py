@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -254,3 +255,44 @@ def test_read_policy_of_an_unknown_source_exits_2(capsys: pytest.CaptureFixture[
 
     assert main(["frameworks", "read-policy", "starlette", "no_such_module:app"]) == 2
     assert "no_such_module" in capsys.readouterr().err
+
+
+# Records how the run's process collects garbage when the app is called (last call kept: the
+# first is the command line's probe of the target, before the suite is loaded).
+GC_APP = """
+import gc
+import os
+from pathlib import Path
+
+from conformance.examples.fastapi_docs import app as inner
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "http":
+        Path(os.environ["GC_SEEN"]).write_text(f"{gc.get_threshold()[0]} {gc.get_freeze_count()}")
+    await inner(scope, receive, send)
+"""
+
+
+@pytest.mark.parametrize(
+    "workers", [(), ("-n", "2"), ("-n", "2", "--parallel", "xdist")], ids=["n0", "fork", "xdist"]
+)
+def test_a_run_collects_garbage_as_tuned(tmp_path: Path, workers: tuple[str, ...]) -> None:
+    from conformance.plugin import GC_YOUNG_THRESHOLD
+
+    (tmp_path / "gc_app.py").write_text(GC_APP)
+    seen = tmp_path / "seen"
+    args = ["--properties", "simple_requests", "--max-examples", "5", *workers]
+    result = subprocess.run(
+        [*CLI, "run", "--app", "gc_app:app", *args, "--report-dir", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "GC_SEEN": str(seen)},
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    threshold, frozen = map(int, seen.read_text().split())
+    assert threshold == GC_YOUNG_THRESHOLD
+    assert frozen > 10_000  # what import and collection built: Hypothesis, FastAPI, the suite
