@@ -269,7 +269,7 @@ from conformance.examples.fastapi_docs import app as inner
 
 async def app(scope, receive, send):
     if scope["type"] == "http":
-        Path(os.environ["GC_SEEN"]).write_text(f"{gc.get_threshold()[0]} {gc.get_freeze_count()}")
+        Path(os.environ["GC_SEEN"]).write_text(str(gc.get_freeze_count()))
     await inner(scope, receive, send)
 """
 
@@ -278,8 +278,6 @@ async def app(scope, receive, send):
     "workers", [(), ("-n", "2"), ("-n", "2", "--parallel", "xdist")], ids=["n0", "fork", "xdist"]
 )
 def test_a_run_collects_garbage_as_tuned(tmp_path: Path, workers: tuple[str, ...]) -> None:
-    from conformance.plugin import GC_YOUNG_THRESHOLD
-
     (tmp_path / "gc_app.py").write_text(GC_APP)
     seen = tmp_path / "seen"
     args = ["--properties", "simple_requests", "--max-examples", "5", *workers]
@@ -293,6 +291,5 @@ def test_a_run_collects_garbage_as_tuned(tmp_path: Path, workers: tuple[str, ...
         check=False,
     )
     assert result.returncode in (0, 1), result.stdout + result.stderr
-    threshold, frozen = map(int, seen.read_text().split())
-    assert threshold == GC_YOUNG_THRESHOLD
+    frozen = int(seen.read_text())
     assert frozen > 10_000  # what import and collection built: Hypothesis, FastAPI, the suite
