@@ -10,7 +10,9 @@ target on loopback. Prints figures as ratios against baselines measured in the s
     and the cProfile figure (which overstates a model of many small calls) are printed beside it;
 (e) the speedup of -n 2 over -n 0, at --profile ci and at --profile thorough (goal >= 1.7 on
     2 cores); -n 2 forks its workers (the default), and at ci the same with pytest-xdist's
-    workers (--parallel xdist) is printed for comparison;
+    workers (--parallel xdist) is printed for comparison, and this machine's own ceiling for
+    such work: two independent -n 0 runs at once against one alone (2.0x only if two busy cores
+    each run as fast as one);
 (f) the wall time of the ci profile (goal < 60 s);
 (g) the peak RSS of a ci run (goal < 250 MB), and of a 10x longer run (memory flat).
 
@@ -314,6 +316,37 @@ def cli_run(*args: str) -> CliRun:
     return CliRun(wall, usage.ru_maxrss, max(others, 0.0) / wall)
 
 
+def concurrent_runs(*args: str) -> float:
+    """Two `cors-conformance run` processes started together: the wall time until both ended."""
+    started = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "conformance.cli", "run", *args, "--report-dir", directory],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for directory in ("/tmp/cc-bench-a", "/tmp/cc-bench-b")
+    ]
+    for proc in procs:
+        proc.wait()
+    return time.perf_counter() - started
+
+
+def parallel_ceiling(common: list[str], extra: list[str], repeat: int) -> tuple[float, str]:
+    """What this machine gives for perfectly parallel work of this kind: one -n 0 run alone,
+    then two independent -n 0 runs at once, ``repeat`` times in turn. Two cores that each ran
+    as fast as one alone would take as long for both as for one (2.0x); shared caches, memory
+    bandwidth and a hypervisor's other guests make it less. Returns the ratio (twice the
+    total time alone over the total time of the pairs) and the walls."""
+    alone, both = [], []
+    for _ in range(repeat):
+        alone.append(cli_run(*common, *extra).wall)
+        both.append(concurrent_runs(*common, *extra))
+    walls = ", ".join(f"{a:.1f}/{b:.1f} s" for a, b in zip(alone, both, strict=True))
+    return 2 * sum(alone) / sum(both), walls
+
+
 @contextlib.contextmanager
 def uvicorn_server() -> Iterator[str]:
     with socket.socket() as sock:
@@ -469,6 +502,12 @@ def main() -> None:
     common = ["--app", APP, "--policy", POLICY, "--seed", "1"]
     ci = speedup(common, ["--profile", "ci"], args.repeat, attempts=4 * args.repeat)
     print(ci.line("--profile ci"), flush=True)
+    ceiling, walls = parallel_ceiling(common, ["--profile", "ci"], args.repeat)
+    print(
+        f"    this machine's ceiling at ci: two independent -n 0 runs at once, {ceiling:.2f}x "
+        f"(one alone/both at once: {walls}); -n 2 reached {ci.ratio / ceiling:.0%} of it",
+        flush=True,
+    )
     xdist = ("-n", "2", "--parallel", "xdist")
     ci_xdist = speedup(common, ["--profile", "ci"], args.repeat, 4 * args.repeat, parallel=xdist)
     print(ci_xdist.line("--profile ci, pytest-xdist workers (--parallel xdist)"), flush=True)
