@@ -309,24 +309,27 @@ def selected_properties(config: pytest.Config) -> list[str]:
     return list(wanted) or [p.name for p in PROPERTIES]
 
 
-# Relative cost of each property when it passes (a thorough run against a diverging app and a
-# ci run against a clean one; one that fails stops early). Under xdist the longest are handed
-# out first, so that the two workers finish close together (longest processing time first);
-# -n 0 keeps the documented order. Only the order changes: each property draws the same
-# examples wherever it runs.
+# Relative cost of each property when it passes: the mean of its share of three -n 0 runs
+# (the bundled reference server at ci and at thorough, the FastAPI tutorial's app at thorough,
+# where the three properties that fail there, stopping early, were left out), 1.0 being an
+# average property. Forked workers and xdist hand out the longest first, so that the two
+# workers finish close together (longest processing time first); -n 0 keeps the documented
+# order. Only the order changes: each property draws the same examples wherever it runs.
+# (The estimates these replace put hostile_input among the last: on the FastAPI app at
+# thorough, one worker then ran it alone for the last 2 s of a 16.7 s run.)
 EXPECTED_COST: dict[str, float] = {
-    "exposed_headers": 0.95,
-    "vary_origin": 0.93,
-    "no_origin_requests": 0.85,
-    "simple_requests": 0.75,
-    "determinism": 0.7,
-    "header_grammar": 0.6,
-    "private_network_hygiene": 0.6,
-    "credentials_header_hygiene": 0.6,
-    "preflighted_requests": 0.6,
-    "history_independence": 0.5,
-    "credentials_modes": 0.5,
-    "hostile_input": 0.5,
+    "vary_origin": 1.88,
+    "exposed_headers": 1.79,
+    "no_origin_requests": 1.38,
+    "determinism": 1.28,
+    "simple_requests": 1.18,
+    "header_grammar": 1.04,
+    "private_network_hygiene": 1.01,
+    "preflighted_requests": 1.0,
+    "hostile_input": 0.92,
+    "credentials_header_hygiene": 0.85,
+    "history_independence": 0.7,
+    "credentials_modes": 0.6,
     "header_list_scaling": 0.05,
 }
 
