@@ -14,3 +14,12 @@ Two trees of outcomes, never mixed (httpx's ``_exceptions.py`` does the same for
      ├─ graded non-strict                 ├─ NotApplicable    the transport cannot carry the case
      └─ graded informational              └─ HarnessError     a bug of ours
 """
+
+import sys
+
+# httpx imports its own command-line client (click, rich and pygments: about 80 modules, 50 to
+# 100 ms of every start-up: each run, each xdist worker) unless that import fails, in which case
+# it defines a stub `httpx.main` that says the extra is missing (httpx/__init__.py). The suite
+# never uses httpx's command line, so it makes that one import fail. Nothing else of httpx
+# changes; where httpx was imported first, this does nothing.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]

@@ -293,3 +293,16 @@ def test_a_run_collects_garbage_as_tuned(tmp_path: Path, workers: tuple[str, ...
     assert result.returncode in (0, 1), result.stdout + result.stderr
     frozen = int(seen.read_text())
     assert frozen > 10_000  # what import and collection built: Hypothesis, FastAPI, the suite
+
+
+def test_the_suite_does_not_load_httpxs_own_command_line() -> None:
+    # conformance/__init__.py: about 80 modules (click, rich, pygments) the suite never uses.
+    code = (
+        "import sys, conformance.targets, httpx\n"
+        "assert httpx.Client and callable(httpx.main)\n"
+        "print([m for m in ('httpx._main', 'rich', 'click') if sys.modules.get(m)])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == "[]"
