@@ -8,7 +8,7 @@ import time
 from conformance.divergences import Exchange
 from conformance.outcomes import SendRefused
 from conformance.targets import Target
-from reference.browser import FetchResult, MissingResponse, browser_verdict, simulate_fetch
+from reference.browser import FetchResult, MissingResponse, browser_verdict, fetch_steps
 from reference.cache import EMPTY_CACHE, PreflightCache
 from reference.profiles import SPEC, Profile
 from reference.request import BrowserRequest
@@ -27,34 +27,31 @@ def run_fetch(
     pairs: list[tuple[WireRequest, RawResponse]] = []
     # No tracing on the hot path: the verdict is the same; rejudge(..., trace=True) explains it
     # when a divergence needs its steps.
-    simulation = simulate_fetch(request, profile=profile, cache=cache, now=now, trace=False)
+    steps = fetch_steps(request, profile=profile, cache=cache, now=now)
     started = time.perf_counter()
-    try:
-        wire = next(simulation)
-        while True:
-            try:
-                response = target.send(wire)
-            except SendRefused:
-                if not pairs:
-                    raise
-                # The browser got this far (e.g. the preflight passed) and would now send a
-                # request the suite will not: judge what was seen.
-                simulation.close()
-                return Exchange(
-                    request=request,
-                    pairs=tuple(pairs),
-                    result=None,
-                    elapsed=time.perf_counter() - started,
-                    refused=wire,
-                )
-            pairs.append((wire, response))
-            wire = simulation.send(response)
-    except StopIteration as stop:
-        result: FetchResult = stop.value
+    out = steps.first()
+    while not isinstance(out, FetchResult):
+        try:
+            response = target.send(out)
+        except SendRefused:
+            if not pairs:
+                raise
+            # The browser got this far (e.g. the preflight passed) and would now send a
+            # request the suite will not: judge what was seen.
+            steps.close()
+            return Exchange(
+                request=request,
+                pairs=tuple(pairs),
+                result=None,
+                elapsed=time.perf_counter() - started,
+                refused=out,
+            )
+        pairs.append((out, response))
+        out = steps.send(response)
     return Exchange(
         request=request,
         pairs=tuple(pairs),
-        result=result,
+        result=out,
         elapsed=time.perf_counter() - started,
     )
 

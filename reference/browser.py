@@ -513,6 +513,21 @@ def simulate_fetch(
     return _fast.fast_simulation(request, profile, cache, now)
 
 
+def fetch_steps(
+    request: BrowserRequest,
+    *,
+    profile: Profile = SPEC,
+    cache: PreflightCache = EMPTY_CACHE,
+    now: float = 0.0,
+) -> _fast.Steps:
+    """:func:`simulate_fetch` with ``trace=False``, driven by calls instead of a generator:
+    ``first()`` gives the first wire request (or the result, for a fetch that ends before
+    sending anything), ``send(response)`` the next request or the result. The same decision by
+    the same code (:mod:`reference.fast`, or the stepwise model where that hands over), without
+    a generator's frames: what a run calls for each of its thousands of fetches."""
+    return _fast.steps(request, profile, cache, now)
+
+
 def _stepwise(
     request: BrowserRequest, profile: Profile, cache: PreflightCache, now: float, trace: bool
 ) -> Simulation:

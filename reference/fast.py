@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from reference.browser import (
     _NEVER_EXPOSED,
@@ -111,19 +111,59 @@ def fast_simulation(
     run = _Run.start(request, profile, cache, now)
     if run is None:
         return (yield from _start(stepwise, request, profile, cache, now))
-    wire = run.first()
-    answers: list[RawResponse] = []
-    while True:
-        answer = yield wire
-        answers.append(answer)
+    run.stepwise = stepwise
+    out: WireRequest | FetchResult = run.first()
+    while not isinstance(out, FetchResult):
+        out = run.send((yield out))
+    return out
+
+
+def steps(request: BrowserRequest, profile: Profile, cache: PreflightCache, now: float) -> Steps:
+    """:func:`fast_simulation` driven by calls instead of a generator (see
+    :func:`reference.browser.fetch_steps`)."""
+    run = _Run.start(request, profile, cache, now)
+    if run is None:
+        return _Driven(_stepwise(request, profile, cache, now, False))
+    return run
+
+
+class Steps(Protocol):
+    """A fetch driven one response at a time: :meth:`first` gives the first request the
+    browser sends (or the result, for a fetch that ends before sending anything), :meth:`send`
+    takes its response and gives the next request or the result."""
+
+    def first(self) -> WireRequest | FetchResult: ...
+
+    def send(self, answer: RawResponse) -> WireRequest | FetchResult: ...
+
+    def close(self) -> None: ...
+
+
+class _Driven:
+    """:class:`Steps` over a generator (the stepwise model's, or the one a redirect hands the
+    fetch to)."""
+
+    __slots__ = ("simulation",)
+
+    def __init__(self, simulation: Simulation) -> None:
+        self.simulation = simulation
+
+    def first(self) -> WireRequest | FetchResult:
         try:
-            out = run.receive(answer)
-        except _Handoff:
-            stepwise_run = _start(stepwise, request, profile, cache, now)
-            return (yield from _replayed(stepwise_run, run.wire, answers))
-        if isinstance(out, FetchResult):
-            return out
-        wire = out
+            return next(self.simulation)
+        except StopIteration as stop:
+            result: FetchResult = stop.value
+            return result
+
+    def send(self, answer: RawResponse) -> WireRequest | FetchResult:
+        try:
+            return self.simulation.send(answer)
+        except StopIteration as stop:
+            result: FetchResult = stop.value
+            return result
+
+    def close(self) -> None:
+        self.simulation.close()
 
 
 def fast_verdict(
@@ -158,8 +198,10 @@ class _Run:
     :meth:`receive` takes each response and gives the next request or the result."""
 
     __slots__ = (
+        "answers",
         "cache",
         "cached_max_age",
+        "handed",
         "headers",
         "include",
         "method",
@@ -167,6 +209,8 @@ class _Run:
         "origin",
         "profile",
         "request",
+        "start_cache",
+        "stepwise",
         "unsafe",
         "url",
         "wire",
@@ -192,10 +236,13 @@ class _Run:
         self.url = request.parsed_url.serialize()
         self.origin = origin  # serialized (never tainted: this path follows no redirect)
         self.include = request.credentials is _INCLUDE
-        self.cache = cache
+        self.cache = self.start_cache = cache
         self.now = now
         self.wire: list[WireRequest] = []
         self.cached_max_age: int | None = None
+        self.answers: list[RawResponse] = []
+        self.handed: _Driven | None = None  # the stepwise model, once a redirect handed it over
+        self.stepwise: Stepwise | None = None  # what starts it (None: the stepwise model)
 
     @classmethod
     def start(
@@ -209,7 +256,8 @@ class _Run:
         planned = _planned[0]
         if planned is not None and planned.request is request and planned.profile is profile:
             _planned[0] = None
-            planned.cache, planned.now = cache, now
+            planned.cache = planned.start_cache = cache
+            planned.now = now
             return planned
         return _plan(request, profile, cache, now)
 
@@ -227,6 +275,24 @@ class _Run:
         wire = _preflight_request(self) if self.needs_preflight() else _actual_request(self)
         self.wire.append(wire)
         return wire
+
+    def send(self, answer: RawResponse) -> WireRequest | FetchResult:
+        """The next request, or the result; at a redirect, the stepwise model takes the fetch
+        over, replayed on the responses already received."""
+        handed = self.handed
+        if handed is not None:
+            return handed.send(answer)
+        self.answers.append(answer)
+        try:
+            return self.receive(answer)
+        except _Handoff:
+            start = _start(self.stepwise, self.request, self.profile, self.start_cache, self.now)
+            self.handed = handed = _Driven(_replayed(start, self.wire, self.answers))
+            return handed.first()
+
+    def close(self) -> None:
+        if self.handed is not None:
+            self.handed.close()
 
     def receive(self, answer: RawResponse) -> WireRequest | FetchResult:
         """Raises :class:`_Handoff` at a redirect."""

@@ -28,11 +28,13 @@ from reference.browser import (
     _stepwise,
     _stepwise_needs_preflight,
     browser_verdict,
+    fetch_steps,
     needs_preflight,
     simulate_fetch,
 )
 from reference.cache import EMPTY_CACHE, PreflightCache
 from reference.explain import parse_request, parse_response
+from reference.fast import Steps
 from reference.origins import OpaqueOrigin
 from reference.profiles import PROFILES, Profile, Quirk
 from reference.request import (
@@ -95,7 +97,23 @@ def _both(
     quick = _drive(
         simulate_fetch(request, profile=profile, cache=cache, now=now, trace=False), responses
     )
+    # fetch_steps (what a run calls) is the same fetch without the generator.
+    steps = fetch_steps(request, profile=profile, cache=cache, now=now)
+    assert _drive_steps(steps, responses) == quick
     return stepwise, quick
+
+
+def _drive_steps(steps: Steps, responses: Sequence[RawResponse]) -> Outcome:
+    """:func:`_drive` for :func:`reference.browser.fetch_steps`."""
+    sent: list[WireRequest] = []
+    queue = list(responses)
+    out = steps.first()
+    while not isinstance(out, FetchResult):
+        sent.append(out)
+        if not queue:
+            return ("missing response", tuple(sent))
+        out = steps.send(queue.pop(0))
+    return ("result", (out, tuple(sent), len(queue)))
 
 
 def _recorded(
