@@ -24,7 +24,6 @@ from typing import NamedTuple, Protocol
 
 from reference.browser import (
     _NEVER_EXPOSED,
-    _NUL_CR_LF,
     ACAC,
     ACAH,
     ACAM,
@@ -49,8 +48,7 @@ from reference.safelist import (
     CORS_SAFELISTED_METHODS,
     CORS_SAFELISTED_RESPONSE_HEADER_NAMES,
     FORBIDDEN_METHODS,
-    cors_unsafe_request_header_names,
-    decision_header_list,
+    cors_mode_headers,
     normalize_method,
 )
 from reference.verdict import Allowed, Blocked, BlockedReason, RawResponse, WireRequest
@@ -404,10 +402,14 @@ def _plan(
     if method is None or (request.body is not None and method in (b"GET", b"HEAD")):
         return None
     combine = request.headers_api is _XHR or _COMBINE in profile.quirks
-    parts = _parts(request.headers, combine, profile)
-    if parts is None:
+    # fetch() throws on an author header whose name is not a token or whose value holds NUL,
+    # CR or LF: the stepwise model then says which rule.
+    valid, decided, unsafe = cors_mode_headers(request.headers, combine, profile)
+    if not valid:
         return None
-    return _Run(request, profile, method, parts, origin.serialize_bytes(), cache=cache, now=now)
+    return _Run(
+        request, profile, method, (decided, unsafe), origin.serialize_bytes(), cache=cache, now=now
+    )
 
 
 # Enum members read on every fetch, looked up once.
@@ -426,23 +428,6 @@ def _method(method: str) -> bytes | None:
     if TOKEN.fullmatch(normalized) is None or normalized.upper() in FORBIDDEN_METHODS:
         return None
     return normalized
-
-
-@functools.lru_cache(maxsize=4096)
-def _parts(
-    headers: HeaderList, combine: bool, profile: Profile
-) -> tuple[HeaderList, tuple[bytes, ...]] | None:
-    """The decision header list and its CORS-unsafe names; ``None`` if fetch() throws on the
-    author headers (a name not a token, a value with NUL, CR or LF): the stepwise model then
-    says which rule.
-
-    Memoized like reference.safelist's functions: a pure function of hashable values, and the
-    same few header lists recur from case to case (with one method or another)."""
-    for name, value in headers:
-        if TOKEN.fullmatch(name) is None or _NUL_CR_LF.search(value.strip(b"\t\n\r ")):
-            return None
-    decided = decision_header_list(headers, combine=combine, no_cors=False, profile=profile)
-    return decided, cors_unsafe_request_header_names(decided, profile)
 
 
 def _index(raw: Sequence[tuple[bytes, bytes]]) -> Index:

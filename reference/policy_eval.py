@@ -20,6 +20,7 @@ from reference.policy import ANY, NULL, TOP_LEVEL, CorsPolicy, EffectivePolicy
 from reference.profiles import SPEC, Profile, Quirk
 from reference.request import BrowserRequest, CredentialsMode, HeadersApi, RequestMode
 from reference.safelist import (
+    cors_mode_headers,
     cors_unsafe_request_header_names,
     decision_header_list,
     is_cors_safelisted_method,
@@ -248,7 +249,10 @@ def _disallowed_headers(
 ) -> tuple[bytes, ...]:
     """The request's CORS-unsafe header names that the policy does not allow."""
     combine = request.headers_api is _XHR or _COMBINE in profile.quirks
-    unsafe = _unsafe_names(request.headers, combine, request.mode is _NO_CORS, profile)
+    if request.mode is _NO_CORS:
+        unsafe = _unsafe_names(request.headers, combine, True, profile)
+    else:  # the browser model reads the same memo
+        unsafe = cors_mode_headers(request.headers, combine, profile)[2]
     if steps is None:
         if not unsafe or ANY in effective.allow_headers:
             return ()

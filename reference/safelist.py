@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Final
+from typing import Final, NamedTuple
 
 from reference.grammar import CORS_UNSAFE_REQUEST_HEADER_BYTES, is_token
 from reference.headers import HeaderList, normalize_value
@@ -354,3 +354,72 @@ def decision_header_list(
     if b"accept" not in [n.lower() for n, _ in prepared]:
         prepared = (*prepared, (b"Accept", b"*/*"))
     return prepared
+
+
+class _AuthorHeader(NamedTuple):
+    """One author header as a CORS-mode fetch decides with it."""
+
+    valid: bool  # fetch() takes it: its name a token, its normalized value free of NUL, CR, LF
+    value: bytes | None  # the value it is appended with (normalized); None: silently dropped
+    lowered: bytes  # its name, lowercased
+    safelisted: bool  # is_cors_safelisted_request_header of that value (False when dropped)
+
+
+_NUL_CR_LF: Final = re.compile(rb"[\x00\n\r]")
+
+
+@functools.lru_cache(maxsize=4096)
+def _author_header(name: bytes, raw_value: bytes, profile: Profile) -> _AuthorHeader:
+    """Memoized per header: a run builds many header lists, not seen before, out of a few
+    hundred headers it has seen."""
+    value = normalize_value(raw_value)
+    lowered = name.lower()
+    valid = is_token(name) and _NUL_CR_LF.search(value) is None
+    if is_forbidden_request_header(name, value) or (
+        lowered == b"user-agent" and profile.has(Quirk.USER_AGENT_DROPPED)
+    ):
+        return _AuthorHeader(valid, None, lowered, False)
+    return _AuthorHeader(
+        valid, value, lowered, is_cors_safelisted_request_header(name, value, profile)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def cors_mode_headers(
+    headers: HeaderList, combine: bool, profile: Profile
+) -> tuple[bool, HeaderList, tuple[bytes, ...]]:
+    """For a CORS-mode fetch of author ``headers``: whether fetch() takes them all, then
+    ``decision_header_list(headers, combine=combine, no_cors=False, profile=profile)`` and its
+    :func:`cors_unsafe_request_header_names`, in one pass over per-header facts instead of
+    both functions' steps for each header (the browser model and the policy side both read
+    it; ``tests/test_reference_safelist.py`` checks it against the two functions on generated
+    header lists). A repeated name that ``combine`` merges takes those two functions."""
+    valid = True
+    kept: list[tuple[bytes, bytes, _AuthorHeader]] = []
+    for name, raw_value in headers:
+        header = _author_header(name, raw_value, profile)
+        valid = valid and header.valid
+        if header.value is not None:
+            kept.append((name, header.value, header))
+    lowered = [header.lowered for _, _, header in kept]
+    if combine and len(set(lowered)) < len(lowered):
+        decided = decision_header_list(headers, combine=True, no_cors=False, profile=profile)
+        return valid, decided, cors_unsafe_request_header_names(decided, profile)
+    # cors_unsafe_request_header_names, steps 4-6.
+    unsafe: list[bytes] = []
+    potentially_unsafe: list[bytes] = []
+    safelist_value_size = 0
+    for _, value, header in kept:
+        if header.safelisted:
+            potentially_unsafe.append(header.lowered)
+            safelist_value_size += len(value)
+        else:
+            unsafe.append(header.lowered)
+    decided = tuple([(name, value) for name, value, _ in kept])
+    if b"accept" not in lowered:  # decision_header_list: `Accept: */*`, a safelisted value
+        decided = (*decided, (b"Accept", b"*/*"))
+        potentially_unsafe.append(b"accept")
+        safelist_value_size += 3
+    if safelist_value_size > 1024:
+        unsafe.extend(potentially_unsafe)
+    return valid, decided, tuple(sorted(set(unsafe)))

@@ -6,11 +6,20 @@ deviations are the named quirks of ``reference.profiles`` (digest §15).
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from reference.grammar import CORS_UNSAFE_REQUEST_HEADER_BYTES
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from reference.grammar import CORS_UNSAFE_REQUEST_HEADER_BYTES, is_token
+from reference.headers import normalize_value
+from reference.profiles import PROFILES, Profile, Quirk
 from reference.safelist import (
     _LANGUAGE_BYTES,
+    cors_mode_headers,
+    cors_unsafe_request_header_names,
+    decision_header_list,
     has_cors_unsafe_request_header_byte,
     is_cors_non_wildcard_request_header_name,
     is_cors_safelisted_request_header,
@@ -231,3 +240,60 @@ def test_the_byte_scans_are_the_byte_sets_of_the_spec() -> None:
             )
     assert not has_cors_unsafe_request_header_byte(b"")
     assert is_cors_safelisted_request_header(b"Content-Language", b"")
+
+
+# -- the CORS-mode decision in one pass ----------------------------------------------------------
+
+EVERY_QUIRK = Profile(
+    name="every-quirk",
+    quirks=frozenset(Quirk),
+    max_age_cap=600,
+    evidence="tests: every quirk at once",
+)
+
+_NAMES = st.sampled_from(
+    [
+        *(b"Accept", b"accept", b"Content-Type", b"content-language", b"Accept-Language"),
+        *(b"Range", b"User-Agent", b"X-Api-Key", b"x-api-key", b"Authorization", b"Sec-Foo"),
+        *(b"Proxy-X", b"X-HTTP-Method-Override", b"DPR", b"Viewport-Width", b"Cookie"),
+        *(b"bad name", b""),
+    ]
+)
+_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            *(b"*/*", b"text/plain", b"application/json", b"bytes=0-", b"bytes=-5", b"en-US"),
+            *(b"1.5", b" x ", b"\tpadded\t", b"a\nb", b"nul\x00", b"CONNECT", b"PATCH", b""),
+            *(b"x" * 200, b"y" * 120),
+        ]
+    ),
+    st.binary(max_size=20),
+)
+
+
+# Safelisted values over 1,024 bytes in all: every potentially unsafe name becomes unsafe.
+_OVER_1024 = [(b"Content-Language", b"y" * 120)] * 8 + [(b"Accept", b"y" * 120), (b"X-A", b"1")]
+
+
+@settings(max_examples=500)
+@example(_OVER_1024, False, PROFILES["spec"])
+@example(_OVER_1024, True, PROFILES["spec"])
+@given(
+    st.lists(st.tuples(_NAMES, _VALUES), max_size=12),
+    st.booleans(),
+    st.sampled_from([*PROFILES.values(), EVERY_QUIRK]),
+)
+def test_the_cors_mode_pass_is_decision_header_list_and_its_unsafe_names(
+    headers: list[tuple[bytes, bytes]], combine: bool, profile: Profile
+) -> None:
+    listed = tuple(headers)
+    decided = decision_header_list(listed, combine=combine, no_cors=False, profile=profile)
+    valid = all(
+        is_token(name) and re.search(rb"[\x00\n\r]", normalize_value(value)) is None
+        for name, value in listed
+    )
+    assert cors_mode_headers(listed, combine, profile) == (
+        valid,
+        decided,
+        cors_unsafe_request_header_names(decided, profile),
+    )
