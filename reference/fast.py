@@ -192,8 +192,10 @@ def fast_verdict(
 
 
 class _Run:
-    """One fetch on this path: :meth:`first` is the first request the browser sends,
-    :meth:`receive` takes each response and gives the next request or the result."""
+    """One fetch on this path (a :class:`Steps`): :meth:`first` is the first request the
+    browser sends, :meth:`send` takes each response and gives the next request or the result,
+    handing the fetch to the stepwise model at a redirect (:meth:`receive`, the same without
+    the hand-over, raises :class:`_Handoff` there)."""
 
     __slots__ = (
         "answers",
