@@ -12,7 +12,6 @@ Main fetch, HTTP fetch, CORS-preflight fetch and HTTP-redirect fetch are followe
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Generator, Sequence
 from typing import NamedTuple
 
@@ -33,6 +32,7 @@ from reference.profiles import SPEC, Profile, Quirk
 from reference.request import BrowserRequest, CredentialsMode, RedirectMode, RequestMode
 from reference.safelist import (
     CORS_SAFELISTED_RESPONSE_HEADER_NAMES,
+    NUL_CR_LF,
     cors_unsafe_request_header_names,
     decision_header_list,
     is_cors_safelisted_method,
@@ -50,7 +50,6 @@ from reference.verdict import (
     WireRequest,
 )
 
-_NUL_CR_LF = re.compile(rb"[\x00\n\r]")
 _NEVER_EXPOSED = frozenset({b"set-cookie", b"set-cookie2"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 20
@@ -725,7 +724,7 @@ def _check_request(state: _Fetch) -> None:
                 name,
                 f"header name {_q(name)} is not a token (TypeError)",
             )
-        if _NUL_CR_LF.search(value.strip(b"\t\n\r ")):
+        if NUL_CR_LF.search(value.strip(b"\t\n\r ")):
             raise _Blocked(
                 BlockedReason.INVALID_REQUEST,
                 value,

@@ -365,7 +365,8 @@ class _AuthorHeader(NamedTuple):
     safelisted: bool  # is_cors_safelisted_request_header of that value (False when dropped)
 
 
-_NUL_CR_LF: Final = re.compile(rb"[\x00\n\r]")
+# A header value fetch() throws on, once normalized (https://fetch.spec.whatwg.org/#header-value).
+NUL_CR_LF: Final = re.compile(rb"[\x00\n\r]")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -374,7 +375,7 @@ def _author_header(name: bytes, raw_value: bytes, profile: Profile) -> _AuthorHe
     hundred headers it has seen."""
     value = normalize_value(raw_value)
     lowered = name.lower()
-    valid = is_token(name) and _NUL_CR_LF.search(value) is None
+    valid = is_token(name) and NUL_CR_LF.search(value) is None
     if is_forbidden_request_header(name, value) or (
         lowered == b"user-agent" and profile.has(Quirk.USER_AGENT_DROPPED)
     ):
