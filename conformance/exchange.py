@@ -75,11 +75,22 @@ def rejudge(exchange: Exchange, profile: Profile, *, trace: bool = False) -> Fet
             raise MissingResponse(wire)
         return response
 
+    if trace:
+        try:
+            result = browser_verdict(request, responder, profile=profile, trace=True)
+        except MissingResponse:
+            return None
+        return result if not pairs else None
+    # The same decision by calls, as run_fetch makes it (no generator, no trace).
+    steps = fetch_steps(request, profile=profile)
+    out = steps.first()
     try:
-        result = browser_verdict(request, responder, profile=profile, trace=trace)
+        while not isinstance(out, FetchResult):
+            out = steps.send(responder(out))
     except MissingResponse:
+        steps.close()
         return None
-    return result if not pairs else None
+    return out if not pairs else None
 
 
 def send_raw(target: Target, wire: WireRequest) -> Exchange:

@@ -125,6 +125,62 @@ def test_engines_without_quirks_in_play_decide_as_the_spec(
         )
 
 
+@settings(max_examples=300)
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "patch"]),
+    headers=st.lists(st.tuples(header_names, header_values), max_size=3),
+    credentials=st.sampled_from(list(CredentialsMode)),
+    answers=st.tuples(responses(), responses()),  # to the preflight, to the actual request
+    redirect=st.booleans(),
+)
+def test_rejudging_by_calls_decides_as_the_traced_model(
+    method: str,
+    headers: list[tuple[bytes, bytes]],
+    credentials: CredentialsMode,
+    answers: tuple[RawResponse, RawResponse],
+    redirect: bool,
+) -> None:
+    # rejudge() without a trace drives fetch_steps (what a run calls); with one, the stepwise
+    # model. Same recording, same profile: the same result, or None from both (the engine would
+    # have sent requests the recording lacks, or left some unanswered).
+    preflight, actual = answers
+    request = BrowserRequest(
+        origin=origin_of("https://page.example"),
+        url="https://api.example/r",
+        method=method,
+        headers=tuple(headers),
+        credentials=credentials,
+    )
+    # A redirect (answering the first actual request) hands the fast path over to the
+    # stepwise model.
+    moved = actual._replace(
+        status=307, headers=(*actual.headers, (b"Location", b"https://api.example/s"))
+    )
+    pairs: list[tuple[WireRequest, RawResponse]] = []
+
+    def responder(wire: WireRequest) -> RawResponse:
+        if wire.is_preflight:
+            response = preflight
+        elif redirect and wire.url.endswith("/r"):
+            response = moved
+        else:
+            response = actual
+        pairs.append((wire, response))
+        return response
+
+    spec = browser_verdict(request, responder, profile=SPEC)
+    exchange = Exchange(request=request, pairs=tuple(pairs), result=spec)
+    for engine in (SPEC, CHROMIUM, FIREFOX, WEBKIT, *ONE_QUIRK):
+        fast = rejudge(exchange, engine)
+        traced = rejudge(exchange, engine, trace=True)
+        if traced is None:
+            assert fast is None, engine.name
+            continue
+        assert fast is not None, engine.name
+        assert fast.verdict == traced.verdict._replace(steps=()), engine.name
+        assert fast.cache == traced.cache
+
+
 def test_hygiene_findings_on_one_exchange_share_the_policy_intent() -> None:
     # hygiene() works out the policy's intent on first need and reuses it: two findings on one
     # response carry the same rule and steps, and a response to a request without Origin is
