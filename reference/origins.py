@@ -31,20 +31,22 @@ class TupleOrigin:
     host: str
     port: int | None  # None when the URL's port is the scheme's default
     _serialized: str = field(init=False, compare=False, repr=False)
+    _serialized_bytes: bytes = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin
-        # (once: every request from an origin serializes it)
+        # (once, as text and as the bytes of an Origin header: every request from an origin
+        # serializes it)
         base = f"{self.scheme}://{self.host}"
-        object.__setattr__(
-            self, "_serialized", base if self.port is None else f"{base}:{self.port}"
-        )
+        serialized = base if self.port is None else f"{base}:{self.port}"
+        object.__setattr__(self, "_serialized", serialized)
+        object.__setattr__(self, "_serialized_bytes", serialized.encode())
 
     def serialize(self) -> str:
         return self._serialized
 
     def serialize_bytes(self) -> bytes:
-        return self._serialized.encode()
+        return self._serialized_bytes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
