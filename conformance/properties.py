@@ -26,7 +26,7 @@ from conformance.divergences import Evidence, Exchange
 from conformance.exchange import run_fetch, send_raw
 from conformance.outcomes import NotApplicable, TimeBudgetExhausted
 from conformance.targets import Target, in_process
-from reference.browser import needs_preflight, simulate_fetch
+from reference.browser import FetchResult, fetch_steps, needs_preflight
 from reference.headers import get, strip_ows
 from reference.origins import Origin, parse_serialized_origin, parse_url
 from reference.policy import CorsPolicy
@@ -269,14 +269,12 @@ def header_grammar(ctx: SuiteContext) -> Check:
 # -- Vary, differential --------------------------------------------------------------------------
 def actual_wire(request: BrowserRequest) -> WireRequest | None:
     """The actual request a browser sends for a simple request (no preflight)."""
-    simulation = simulate_fetch(request, trace=False)
-    try:
-        wire = next(simulation)
-    except StopIteration:
+    steps = fetch_steps(request)
+    first = steps.first()
+    steps.close()
+    if isinstance(first, FetchResult):  # ended before sending anything
         return None
-    finally:
-        simulation.close()
-    return None if wire.is_preflight else wire
+    return None if first.is_preflight else first
 
 
 def vary_probes(target: Target, wire: WireRequest, other_origin: bytes) -> list[Exchange]:
