@@ -8,8 +8,10 @@ responses, under each engine profile; where they disagree the grade says so (see
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import NamedTuple
 
 from conformance import divergences as d
 from conformance.divergences import Evidence, Exchange
@@ -20,6 +22,7 @@ from reference.grammar import DELTA_SECONDS
 from reference.headers import (
     FAILURE,
     HeaderIndex,
+    HeaderList,
     get,
     header_names,
     strip_ows,
@@ -394,9 +397,7 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
         origin = get(wire.headers, b"origin")
         if origin is None:
             continue
-        _, index = HeaderIndex.received(response.headers)
-        acao = index.get(b"access-control-allow-origin")
-        acac = index.get(b"access-control-allow-credentials")
+        acao, acac, acapn, malformed, max_age = _response_facts(response.headers)
         if acac is not None and acao not in (origin, b"*"):
             found.append(
                 d.CredentialsToRefusedOrigin(
@@ -408,10 +409,10 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
                     reason="acac",
                 )
             )
-        acapn = index.get(b"access-control-allow-private-network")
-        asked = get(wire.headers, b"access-control-request-private-network") == b"true"
         if acapn == b"true" and not (  # `false` grants nothing
-            asked and (intent := intended()) is not None and intent.allow_private_network
+            (asked := get(wire.headers, b"access-control-request-private-network") == b"true")
+            and (intent := intended()) is not None
+            and intent.allow_private_network
         ):
             why = (
                 "the preflight did not ask for it" if not asked else "the policy does not allow it"
@@ -426,28 +427,17 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
                     reason="acapn",
                 )
             )
-        for name in (
-            b"access-control-allow-methods",
-            b"access-control-allow-headers",
-            b"access-control-expose-headers",
-        ):
-            if index.extract(name) is FAILURE:
-                found.append(
-                    d.MalformedCorsHeader(
-                        evidence(
-                            f"{name.decode()}: {_show(index.get(name))} is not a "
-                            "comma-separated "
-                            "list of tokens (browsers then ignore all of it)",
-                        ),
-                        reason=name.decode(),
-                    )
+        for name, value in malformed:
+            found.append(
+                d.MalformedCorsHeader(
+                    evidence(
+                        f"{name.decode()}: {_show(value)} is not a comma-separated "
+                        "list of tokens (browsers then ignore all of it)",
+                    ),
+                    reason=name.decode(),
                 )
-        max_age = index.get_all(b"access-control-max-age")
-        if (
-            wire.is_preflight
-            and max_age
-            and (len(max_age) > 1 or not DELTA_SECONDS.fullmatch(max_age[0]))
-        ):
+            )
+        if wire.is_preflight and max_age and (len(max_age) > 1 or not _delta_seconds(max_age[0])):
             found.append(
                 d.MalformedCorsHeader(
                     evidence(
@@ -460,6 +450,47 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
                 )
             )
     return found
+
+
+class _ResponseFacts(NamedTuple):
+    """What :func:`hygiene` reads of a response, whatever request it answered: the values of
+    Access-Control-Allow-Origin, -Allow-Credentials and -Allow-Private-Network (OWS-stripped,
+    lines combined), each list header (-Allow-Methods, -Allow-Headers, -Expose-Headers) that
+    does not parse with its value, and every Access-Control-Max-Age line."""
+
+    acao: bytes | None
+    acac: bytes | None
+    acapn: bytes | None
+    malformed: tuple[tuple[bytes, bytes | None], ...]
+    max_age: tuple[bytes, ...]
+
+
+_LIST_HEADERS = (
+    b"access-control-allow-methods",
+    b"access-control-allow-headers",
+    b"access-control-expose-headers",
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def _response_facts(headers: HeaderList) -> _ResponseFacts:
+    """Memoized (a pure function of the header list): a run's targets give the same few
+    responses again and again. Bounded, so a response that differs every time (a Date header)
+    keeps memory flat."""
+    _, index = HeaderIndex.received(headers)
+    return _ResponseFacts(
+        acao=index.get(b"access-control-allow-origin"),
+        acac=index.get(b"access-control-allow-credentials"),
+        acapn=index.get(b"access-control-allow-private-network"),
+        malformed=tuple(
+            (name, index.get(name)) for name in _LIST_HEADERS if index.extract(name) is FAILURE
+        ),
+        max_age=index.get_all(b"access-control-max-age"),
+    )
+
+
+def _delta_seconds(value: bytes) -> bool:
+    return DELTA_SECONDS.fullmatch(value) is not None
 
 
 def _show(value: bytes | None) -> str:
