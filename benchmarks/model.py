@@ -121,6 +121,7 @@ MEMOS = {
     "visible names": fast._visible,
     "actual responses": fast._actual_outcome,
     "preflight responses": fast._preflight_outcome,
+    "preflight response facts": fast._preflight_facts,
     "header_names": headers.header_names,
     "received headers": headers._received,
     "policy intent": policy_eval._decided,

@@ -40,7 +40,7 @@ from reference.browser import (
 )
 from reference.cache import EMPTY_CACHE, PreflightCache, max_age_of, store
 from reference.grammar import OWS_BYTES, TOKEN
-from reference.headers import FAILURE, HeaderList, extract_values
+from reference.headers import FAILURE, HeaderList, ParsedList, extract_values
 from reference.origins import TupleOrigin
 from reference.profiles import Profile, Quirk
 from reference.request import BrowserRequest, CredentialsMode, HeadersApi, RequestMode
@@ -461,20 +461,18 @@ def _get(index: Index, name: bytes) -> bytes | None:
 
 
 def _cors_check(
-    index: Index, origin: bytes, include: bool, reasons: _CheckReasons
+    acao: bytes | None, acac: bytes | None, origin: bytes, include: bool, reasons: _CheckReasons
 ) -> Failed | None:
-    # https://fetch.spec.whatwg.org/#cors-check (_Fetch.cors_check)
-    acao = _get(index, ACAO)
+    # https://fetch.spec.whatwg.org/#cors-check (_Fetch.cors_check), on the response's
+    # Access-Control-Allow-Origin and -Allow-Credentials values (header list get).
     if acao is None:
         return reasons.missing, None
     if acao == b"*":
         return (reasons.wildcard, acao) if include else None
     if acao != origin:
         return BlockedReason[reasons.prefix + mismatch_reason(acao)[0]], acao
-    if include:
-        acac = _get(index, ACAC)
-        if acac != b"true":
-            return reasons.credentials, acac
+    if include and acac != b"true":
+        return reasons.credentials, acac
     return None
 
 
@@ -530,12 +528,49 @@ class _Read(NamedTuple):
 @functools.lru_cache(maxsize=1024)
 def _preflight_outcome(answer: RawResponse, asked: _Asked, profile: Profile) -> _Granted | Failed:
     """CORS-preflight fetch step 7: what the preflight granted, or why it failed."""
+    return _validate_preflight(_preflight_facts(answer, profile), asked, profile)
+
+
+class _PreflightFacts(NamedTuple):
+    """What step 7 reads of a preflight's response, whatever the fetch asked: a failure that
+    needs nothing else (a redirect, a status outside 200-299), the values the CORS check reads,
+    both lists as extracted (or FAILURE, with the value) and the max-age."""
+
+    failed: Failed | None
+    acao: bytes | None
+    acac: bytes | None
+    methods: ParsedList
+    names: ParsedList
+    acam: bytes | None
+    acah: bytes | None
+    max_age: int
+
+
+# A run's preflights get far fewer distinct responses than distinct questions (a ci run against
+# the FastAPI tutorial's app: 165 responses to 889 origin, method and header-name sets), so the
+# response's part is read once for each. Bounded, as _preflight_outcome is.
+@functools.lru_cache(maxsize=1024)
+def _preflight_facts(answer: RawResponse, profile: Profile) -> _PreflightFacts:
     index = _index(answer.headers)
-    granted = _validate_preflight(answer.status, index, asked, profile)
-    if len(granted) == 2 and isinstance(granted[0], BlockedReason):
-        return granted
-    methods, names = granted
-    return _Granted(methods, names, max_age_of(_lines(index, ACMA), profile).seconds)
+    status = answer.status
+    failed: Failed | None = None
+    if status in REDIRECT_STATUSES and b"location" in index:
+        failed = BlockedReason.PREFLIGHT_DISALLOWED_REDIRECT, str(status).encode()
+    elif not 200 <= status <= 299:
+        failed = BlockedReason.PREFLIGHT_INVALID_STATUS, str(status).encode()
+    return _new(
+        _PreflightFacts,
+        (
+            failed,
+            _get(index, ACAO),
+            _get(index, ACAC),
+            extract_values(_lines(index, ACAM)),
+            extract_values(_lines(index, ACAH)),
+            _get(index, ACAM),
+            _get(index, ACAH),
+            max_age_of(_lines(index, ACMA), profile).seconds,
+        ),
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -545,7 +580,7 @@ def _actual_outcome(
     """HTTP fetch step 4.4 on an actual response: the CORS check and, if it passes, the names
     script can read; ``None`` at a redirect (handed over)."""
     index = _index(answer.headers)
-    failed = _cors_check(index, origin, include, _ACTUAL_CHECK)
+    failed = _cors_check(_get(index, ACAO), _get(index, ACAC), origin, include, _ACTUAL_CHECK)
     if failed is not None:
         return failed
     if answer.status in REDIRECT_STATUSES and b"location" in index:
@@ -554,25 +589,22 @@ def _actual_outcome(
 
 
 def _validate_preflight(
-    status: int, index: Index, asked: _Asked, profile: Profile
-) -> tuple[tuple[bytes, ...], tuple[bytes, ...]] | Failed:
-    """Step 7 up to the max-age: the methods and header names the preflight granted, or why
-    it failed."""
+    facts: _PreflightFacts, asked: _Asked, profile: Profile
+) -> _Granted | Failed:
+    """Step 7 on the response's facts: the methods and header names the preflight granted and
+    its max-age, or why it failed."""
     origin, include, method, unsafe, use_cors_preflight = asked
-    if status in REDIRECT_STATUSES and b"location" in index:
-        return BlockedReason.PREFLIGHT_DISALLOWED_REDIRECT, str(status).encode()
-    if not 200 <= status <= 299:
-        return BlockedReason.PREFLIGHT_INVALID_STATUS, str(status).encode()
-    failed = _cors_check(index, origin, include, _PREFLIGHT_CHECK)
+    if facts.failed is not None:
+        return facts.failed
+    failed = _cors_check(facts.acao, facts.acac, origin, include, _PREFLIGHT_CHECK)
     if failed is not None:
         return failed
     # Steps 7.1-7.3: extract both lists; either failing fails the preflight.
-    methods = extract_values(_lines(index, ACAM))
-    names = extract_values(_lines(index, ACAH))
+    methods, names = facts.methods, facts.names
     if methods is FAILURE:
-        return BlockedReason.INVALID_ALLOW_METHODS_PREFLIGHT_RESPONSE, _get(index, ACAM)
+        return BlockedReason.INVALID_ALLOW_METHODS_PREFLIGHT_RESPONSE, facts.acam
     if names is FAILURE:
-        return BlockedReason.INVALID_ALLOW_HEADERS_PREFLIGHT_RESPONSE, _get(index, ACAH)
+        return BlockedReason.INVALID_ALLOW_HEADERS_PREFLIGHT_RESPONSE, facts.acah
     # Step 7.4: no Access-Control-Allow-Methods and the use-CORS-preflight flag.
     if methods is None and use_cors_preflight:
         methods = (method,)
@@ -601,7 +633,7 @@ def _validate_preflight(
             for name in unsafe:
                 if name not in lowered:
                     return BlockedReason.HEADER_DISALLOWED_BY_PREFLIGHT_RESPONSE, name
-    return method_list, name_list
+    return _new(_Granted, (method_list, name_list, facts.max_age))
 
 
 def _actual_request(plan: _Run) -> WireRequest:
