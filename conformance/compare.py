@@ -371,9 +371,25 @@ def _partial(intended: Intended, exchange: Exchange) -> d.Divergence | None:
     )
 
 
-def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
-    """Non-strict findings on the raw responses: no effect in today's browsers, but wrong."""
+HYGIENE_KINDS: tuple[type[d.Divergence], ...] = (
+    d.CredentialsToRefusedOrigin,
+    d.PrivateNetworkGrantedUnasked,
+    d.MalformedCorsHeader,
+)
+
+
+def hygiene(
+    policy: CorsPolicy,
+    exchange: Exchange,
+    kinds: Collection[type[d.Divergence]] = HYGIENE_KINDS,
+) -> list[d.Divergence]:
+    """Non-strict findings on the raw responses: no effect in today's browsers, but wrong.
+    Only findings of ``kinds`` (of :data:`HYGIENE_KINDS`) are looked for: each hygiene property
+    reports one kind, and a finding's evidence costs the policy's intent."""
     found: list[d.Divergence] = []
+    credentials = d.CredentialsToRefusedOrigin in kinds
+    private_network = d.PrivateNetworkGrantedUnasked in kinds
+    grammar = d.MalformedCorsHeader in kinds
     request = exchange.request
     # The policy's intent is needed only for a finding's evidence or a private network grant:
     # worked out then, once.
@@ -398,7 +414,7 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
         if origin is None:
             continue
         acao, acac, acapn, malformed, max_age = _response_facts(response.headers)
-        if acac is not None and acao not in (origin, b"*"):
+        if credentials and acac is not None and acao not in (origin, b"*"):
             found.append(
                 d.CredentialsToRefusedOrigin(
                     evidence(
@@ -409,10 +425,14 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
                     reason="acac",
                 )
             )
-        if acapn == b"true" and not (  # `false` grants nothing
-            (asked := get(wire.headers, b"access-control-request-private-network") == b"true")
-            and (intent := intended()) is not None
-            and intent.allow_private_network
+        if (
+            private_network
+            and acapn == b"true"
+            and not (  # `false` grants nothing
+                (asked := get(wire.headers, b"access-control-request-private-network") == b"true")
+                and (intent := intended()) is not None
+                and intent.allow_private_network
+            )
         ):
             why = (
                 "the preflight did not ask for it" if not asked else "the policy does not allow it"
@@ -427,6 +447,8 @@ def hygiene(policy: CorsPolicy, exchange: Exchange) -> list[d.Divergence]:
                     reason="acapn",
                 )
             )
+        if not grammar:
+            continue
         for name, value in malformed:
             found.append(
                 d.MalformedCorsHeader(

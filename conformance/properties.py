@@ -242,9 +242,8 @@ def _hygiene(ctx: SuiteContext, kinds: tuple[type[d.Divergence], ...], name: str
         exchange = _fetch(ctx, request)
         if not compare.is_cross_origin(exchange):
             return
-        for div in compare.hygiene(ctx.policy, exchange):
-            if isinstance(div, kinds):
-                raise found(ctx, div)
+        for div in compare.hygiene(ctx.policy, exchange, kinds):
+            raise found(ctx, div)
 
     @suite_given(ctx, batches(ctx, _requests(ctx)))
     def check(requests: list[BrowserRequest]) -> None:

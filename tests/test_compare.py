@@ -13,7 +13,7 @@ from conformance.compare import (
     vary_covers_origin,
     vary_divergence,
 )
-from conformance.divergences import Exchange
+from conformance.divergences import Divergence, Exchange
 from conformance.exchange import rejudge
 from reference.browser import browser_verdict
 from reference.origins import origin_of
@@ -217,6 +217,61 @@ def test_hygiene_findings_on_one_exchange_share_the_policy_intent() -> None:
     first, second = (tuple(f.evidence.policy_steps) for f in found)
     assert first == second
     assert first[-1].startswith("so the policy refuses")
+
+
+@settings(max_examples=200)
+@given(
+    preflight=st.booleans(),
+    origin=st.sampled_from([b"https://page.example", b"https://evil.example"]),
+    asked_private=st.booleans(),
+    answer=responses(),
+    extra=st.lists(
+        st.sampled_from(
+            [
+                (b"Access-Control-Allow-Private-Network", b"true"),
+                (b"Access-Control-Max-Age", b"10"),
+                (b"Access-Control-Max-Age", b"+10"),
+                (b"Access-Control-Allow-Credentials", b"false"),
+            ]
+        ),
+        max_size=3,
+    ),
+)
+def test_hygiene_for_some_kinds_finds_those_of_all_kinds(
+    preflight: bool,
+    origin: bytes,
+    asked_private: bool,
+    answer: RawResponse,
+    extra: list[tuple[bytes, bytes]],
+) -> None:
+    # A hygiene property asks only for its own kind: the same findings, in the same order, as
+    # all kinds' filtered to it.
+    from conformance.compare import HYGIENE_KINDS, hygiene
+    from reference.policy import CorsPolicy
+
+    policy = CorsPolicy(allow_origins=("https://page.example",), allow_private_network=True)
+    request = BrowserRequest(origin=origin_of(origin.decode()), url="https://api.example/r")
+    headers = [(b"Origin", origin)]
+    if asked_private:
+        headers.append((b"Access-Control-Request-Private-Network", b"true"))
+    wire = WireRequest(
+        is_preflight=preflight,
+        method=b"OPTIONS" if preflight else b"GET",
+        url="https://api.example/r",
+        headers=tuple(headers),
+        credentials=False,
+    )
+    response = answer._replace(headers=(*answer.headers, *extra))
+    exchange = Exchange(request=request, pairs=((wire, response),), result=None)
+
+    def shown(found: list[Divergence]) -> list[tuple[str, str, str]]:
+        return [(f.kind, f.reason, f.evidence.summary) for f in found]
+
+    every = hygiene(policy, exchange)
+    assert shown(hygiene(policy, exchange, HYGIENE_KINDS)) == shown(every)
+    for kind in HYGIENE_KINDS:
+        wanted = [f for f in every if isinstance(f, kind)]
+        assert shown(hygiene(policy, exchange, (kind,))) == shown(wanted)
 
 
 def _old_signature(response: RawResponse) -> tuple[bytes | None, ...]:
