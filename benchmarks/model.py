@@ -125,6 +125,7 @@ MEMOS = {
     "header_names": headers.header_names,
     "received headers": headers._received,
     "policy intent": policy_eval._decided,
+    "policy method": policy_eval._method_facts,
     "policy unsafe names": policy_eval._unsafe_names,
     "decision_header_list": safelist.decision_header_list,
     "prepare_author_headers": safelist.prepare_author_headers,

@@ -192,15 +192,12 @@ def _origin_rule(effective: EffectivePolicy, origin: str, steps: list[str] | Non
 def _method_allowed(
     effective: EffectivePolicy, request: BrowserRequest, steps: list[str] | None
 ) -> bool:
+    if steps is None:
+        shown, safelisted = _method_facts(request.method)
+        return safelisted or ANY in effective.allow_methods or shown in effective.allow_methods
     raw = request.method.encode("latin-1", "replace")
     method = normalize_method(raw)
     shown = method.decode("latin-1")
-    if steps is None:
-        return (
-            is_cors_safelisted_method(method)
-            or ANY in effective.allow_methods
-            or shown in effective.allow_methods
-        )
     key = effective.key_ref("allow_methods")
     normalized = f" (normalized from {request.method!r})" if method != raw else ""
     if is_cors_safelisted_method(method):
@@ -216,6 +213,14 @@ def _method_allowed(
         return True
     steps.append(f"method {shown!r}{normalized} is not listed in {key} (compared case-sensitively)")
     return False
+
+
+@functools.lru_cache(maxsize=256)
+def _method_facts(method: str) -> tuple[str, bool]:
+    """The normalized method as a policy lists methods, and whether it is CORS-safelisted.
+    Memoized: a run draws a few methods, and judges each again and again."""
+    normalized = normalize_method(method.encode("latin-1", "replace"))
+    return normalized.decode("latin-1"), is_cors_safelisted_method(normalized)
 
 
 def request_header_list(request: BrowserRequest, profile: Profile) -> HeaderList:
