@@ -65,10 +65,6 @@ Stepwise = Callable[[], Simulation]
 _new = tuple.__new__
 
 
-class _Handoff(Exception):
-    """The fetch leaves the path this module takes; the stepwise model decides it."""
-
-
 # Why a fetch is blocked: the reason and the failed parameter (the stepwise model's _Blocked
 # without its text). Returned, not raised: most fetches a run makes are blocked somewhere.
 Failed = tuple[BlockedReason, bytes | None]
@@ -177,25 +173,23 @@ def fast_verdict(
     run = _Run.start(request, profile, cache, now)
     if run is None:
         return None
-    wire = run.first()
+    wire: WireRequest | FetchResult = run.first()
     for position, answer in enumerate(responses, 1):
-        try:
-            out = run.receive(answer)
-        except _Handoff:
-            return None
+        out = run.send(answer)  # at a redirect, the stepwise model's (replayed) from there on
         if isinstance(out, FetchResult):
             if position < len(responses):
                 raise UnusedResponse(len(responses) - position)
             return out
         wire = out
+    run.close()
+    assert isinstance(wire, WireRequest)
     raise MissingResponse(wire)
 
 
 class _Run:
     """One fetch on this path (a :class:`Steps`): :meth:`first` is the first request the
     browser sends, :meth:`send` takes each response and gives the next request or the result,
-    handing the fetch to the stepwise model at a redirect (:meth:`receive`, the same without
-    the hand-over, raises :class:`_Handoff` there)."""
+    handing the fetch to the stepwise model at a redirect."""
 
     __slots__ = (
         "answers",
@@ -207,6 +201,7 @@ class _Run:
         "method",
         "now",
         "origin",
+        "preflight",
         "profile",
         "request",
         "start_cache",
@@ -236,6 +231,10 @@ class _Run:
         self.url = request.parsed_url.serialize()
         self.origin = origin  # serialized (never tainted: this path follows no redirect)
         self.include = request.credentials is _INCLUDE
+        # Main fetch step 12: the CORS-with-preflight condition (_Fetch.needs_preflight).
+        self.preflight = request.use_cors_preflight or (
+            request.unsafe_request and (method not in CORS_SAFELISTED_METHODS or bool(self.unsafe))
+        )
         self.cache = self.start_cache = cache
         self.now = now
         self.wire: list[WireRequest] = []
@@ -262,17 +261,12 @@ class _Run:
         return _plan(request, profile, cache, now)
 
     def needs_preflight(self) -> bool:
-        # Main fetch step 12: the CORS-with-preflight condition (_Fetch.needs_preflight).
-        request = self.request
-        return request.use_cors_preflight or (
-            request.unsafe_request
-            and (self.method not in CORS_SAFELISTED_METHODS or bool(self.unsafe))
-        )
+        return self.preflight
 
     def first(self) -> WireRequest:
         # With an empty cache, a preflight that is needed is always sent
         # (_Fetch.preflight_cached).
-        wire = _preflight_request(self) if self.needs_preflight() else _actual_request(self)
+        wire = _preflight_request(self) if self.preflight else _actual_request(self)
         self.wire.append(wire)
         return wire
 
@@ -283,19 +277,6 @@ class _Run:
         if handed is not None:
             return handed.send(answer)
         self.answers.append(answer)
-        try:
-            return self.receive(answer)
-        except _Handoff:
-            start = _start(self.stepwise, self.request, self.profile, self.start_cache, self.now)
-            self.handed = handed = _Driven(_replayed(start, self.wire, self.answers))
-            return handed.first()
-
-    def close(self) -> None:
-        if self.handed is not None:
-            self.handed.close()
-
-    def receive(self, answer: RawResponse) -> WireRequest | FetchResult:
-        """Raises :class:`_Handoff` at a redirect."""
         plan = self
         if self.wire[-1].is_preflight:
             # CORS-preflight fetch step 7 (_Fetch.validate_preflight).
@@ -323,7 +304,7 @@ class _Run:
         read = _actual_outcome(answer, plan.origin, plan.include, plan.profile)
         if not isinstance(read, _Read):
             if read is None:
-                raise _Handoff
+                return self._hand_over()
             return self._blocked(*read)
         verdict = _new(
             Allowed,
@@ -338,6 +319,17 @@ class _Run:
             ),
         )
         return _new(FetchResult, (verdict, self.cache, self.cached_max_age))
+
+    def close(self) -> None:
+        if self.handed is not None:
+            self.handed.close()
+
+    def _hand_over(self) -> WireRequest | FetchResult:
+        # A redirect: the stepwise model takes the fetch over, replayed on the responses
+        # received so far (it sends the same requests: _replayed checks).
+        start = _start(self.stepwise, self.request, self.profile, self.start_cache, self.now)
+        self.handed = handed = _Driven(_replayed(start, self.wire, self.answers))
+        return handed.first()
 
     def _blocked(self, reason: BlockedReason, parameter: bytes | None) -> FetchResult:
         profile = self.profile
