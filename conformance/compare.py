@@ -8,6 +8,7 @@ responses, under each engine profile; where they disagree the grade says so (see
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -303,16 +304,17 @@ def judge(
     spec_div = decide(intended, result, exchange, SPEC)
     engines: dict[str, d.Divergence | None] = {}
     in_play = quirks_in_play(exchange)
+    refetched: list[Exchange] = []
     for profile in ENGINE_PROFILES:
         if not profile.quirks & in_play:
             # No quirk of this engine bears on this exchange: its verdict is the spec's.
             engines[profile.name] = spec_div
             continue
-        engine_exchange = exchange
-        engine_result = rejudge(exchange, profile)
+        engine_exchange, engine_result = _engine_result(exchange, refetched, profile)
         if engine_result is None and refetch is not None:
             engine_exchange = refetch(profile)
             engine_result = engine_exchange.result
+            refetched.append(engine_exchange)
         if engine_result is None:
             continue
         engine_intended = intended_verdict(policy, request, profile=profile)
@@ -344,6 +346,21 @@ def judge(
         reason=f"{kind(spec_div)}|" + "|".join(f"{n}={k}" for n, k in sorted(table.items())),
         spec_ref=base.spec_ref,
     )
+
+
+def _engine_result(
+    exchange: Exchange, refetched: Sequence[Exchange], profile: Profile
+) -> tuple[Exchange, FetchResult | None]:
+    """An engine's result on a recording that holds every request it sends: the spec's
+    exchange, else one an engine before it was refetched with (engines that combine a
+    repeated request header all send the same combined one, and the target answers them
+    alike: one refetch, not three). The exchange returned carries the engine's result, as a
+    refetched one does."""
+    for recorded in (exchange, *refetched):
+        result = rejudge(recorded, profile)
+        if result is not None:
+            return dataclasses.replace(recorded, result=result), result
+    return exchange, None
 
 
 def _partial(intended: Intended, exchange: Exchange) -> d.Divergence | None:
