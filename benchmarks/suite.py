@@ -1,7 +1,7 @@
 """Benchmark: the suite against the same in-process Starlette app, and against a uvicorn URL
 target on loopback. Prints figures as ratios against baselines measured in the same run.
 
-    python benchmarks/suite.py [--quick] [--repeat N]
+    python benchmarks/suite.py [--quick] [--repeat N] [--model-runs N]
 
 (a) a plain httpx loop sending the same request sequence the suite sends (the ceiling);
 (b) the suite's requests per second; (c) their ratio (goal >= 0.5);
@@ -218,7 +218,7 @@ def sampled_model_share(app: Any, examples: int) -> float:
 def fresh_model_share(examples: int, runs: int) -> tuple[float, int, list[float]]:
     """(d) as a real run meets it: each run in a fresh process (``--sample-once``), every memo
     of the model and of the strategies empty at the start, as in a ``cors-conformance run``;
-    the samples of all runs pooled (one run takes only about 300: the kernel's 4 ms tick).
+    the samples of all runs pooled (one run takes a few hundred: the kernel's 4 ms tick).
     Returns the pooled share, the samples, and each run's share."""
     model = total = 0
     each = []
@@ -296,6 +296,7 @@ class CliRun:
     wall: float
     rss_kib: int  # peak RSS of the command line's process (the suite's, under -n 0)
     others: float  # cores other processes kept busy meanwhile, on average
+    cpu: float  # CPU seconds of the run, its workers' included
 
 
 def cli_run(*args: str) -> CliRun:
@@ -313,7 +314,8 @@ def cli_run(*args: str) -> CliRun:
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     wall = time.perf_counter() - started
     others = _busy_seconds() - busy - usage.ru_utime - usage.ru_stime
-    return CliRun(wall, usage.ru_maxrss, max(others, 0.0) / wall)
+    cpu = usage.ru_utime + usage.ru_stime
+    return CliRun(wall, usage.ru_maxrss, max(others, 0.0) / wall, cpu)
 
 
 def compile_bytecode() -> None:
@@ -450,10 +452,14 @@ class Speedup:
     def line(self, label: str) -> str:
         each = ", ".join(f"{s.wall:.1f}/{p.wall:.1f} s" for s, p in self.kept)
         busiest = max(max(s.others, p.others) for s, p in self.kept)
+        # The same work on two busy cores took this much more CPU time than on one: duplicated
+        # work, or cores that run slower when both are busy (the machine's share).
+        cpu = ", ".join(f"{p.cpu / s.cpu:.2f}" for s, p in self.kept)
         return (
             f"(e) -n 2 speedup over -n 0, {label}: {self.ratio:.2f}x (goal >= 1.7; -n 0/-n 2 "
             f"wall per pair: {each}) [{self.quiet} of {self.pairs} pairs quiet; other "
-            f"processes used up to {busiest:.2f} core during the kept runs]"
+            f"processes used up to {busiest:.2f} core during the kept runs; -n 2's CPU time "
+            f"over -n 0's, per pair: {cpu}]"
         )
 
 
@@ -461,6 +467,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer examples, no CLI runs")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement")
+    parser.add_argument(
+        "--model-runs",
+        type=int,
+        default=16,
+        help="fresh processes sampled for (d): a process yields a few hundred samples (the "
+        "kernel's 4 ms tick), so its share alone moves by about a point from one to the next",
+    )
     parser.add_argument("--sample-once", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--examples", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -489,11 +502,13 @@ def main() -> None:
     recording = Recording(AsgiTarget(app))
     run_properties(recording, examples=examples)
     transport_alone(app, recording.sent, args.repeat)
-    fresh, samples, each = fresh_model_share(examples, 2 * args.repeat)
+    fresh, samples, each = fresh_model_share(examples, args.model_runs)
+    error = statistics.stdev(each) / len(each) ** 0.5 if len(each) > 1 else float("nan")
     print(
-        f"(d) model share:      {fresh:.1%} of the suite's CPU time (goal < 5%; sampled on "
-        f"SIGPROF in {len(each)} fresh processes, memos empty at the start as in a real run, "
-        f"{samples} samples pooled; per run {min(each):.1%} to {max(each):.1%})"
+        f"(d) model share:      {fresh:.1%} of the suite's CPU time, standard error "
+        f"{error:.1%} (goal < 5%; sampled on SIGPROF in {len(each)} fresh processes, memos "
+        f"empty at the start as in a real run, {samples} samples pooled; per run "
+        f"{min(each):.1%} to {max(each):.1%})"
     )
     warm = statistics.median(sampled_model_share(app, examples) for _ in range(args.repeat))
     print(
