@@ -67,6 +67,21 @@ def test_contains_on_an_empty_list() -> None:
     assert not contains((), b"vary")
 
 
+_names = st.sampled_from([b"Vary", b"vary", b"VARY", b"X-A", b"x-a", b"Origin"])
+
+
+@given(
+    headers=st.lists(st.tuples(_names, st.binary(max_size=4)), max_size=6),
+    name=_names,
+)
+def test_get_is_the_spec_definition(headers: list[tuple[bytes, bytes]], name: bytes) -> None:
+    # https://fetch.spec.whatwg.org/#concept-header-list-get, written out: null without the
+    # name, else every value of it (any case), in order, joined by 0x2C 0x20.
+    values = [v for n, v in headers if n.lower() == name.lower()]
+    assert get(tuple(headers), name) == (b", ".join(values) if values else None)
+    assert get_all(tuple(headers), name) == tuple(values)
+
+
 def test_get_joins_every_value_with_comma_space() -> None:
     # Digest §2.2: lines `X:` and `X: bb-8` give `, bb-8`; absent is None, not b"".
     assert get(HEADERS, b"X-Empty") == b", bb-8"
