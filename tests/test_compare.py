@@ -81,6 +81,18 @@ def responses(draw: st.DrawFn) -> RawResponse:
     return RawResponse(status=draw(st.sampled_from([200, 204, 400])), headers=tuple(headers))
 
 
+def _page_request(
+    method: str, headers: list[tuple[bytes, bytes]], credentials: CredentialsMode
+) -> BrowserRequest:
+    return BrowserRequest(
+        origin=origin_of("https://page.example"),
+        url="https://api.example/r",
+        method=method,
+        headers=tuple(headers),
+        credentials=credentials,
+    )
+
+
 @settings(max_examples=300)
 @given(
     method=st.sampled_from(["GET", "POST", "PUT", "patch"]),
@@ -96,13 +108,7 @@ def test_engines_without_quirks_in_play_decide_as_the_spec(
     preflight: RawResponse,
     actual: RawResponse,
 ) -> None:
-    request = BrowserRequest(
-        origin=origin_of("https://page.example"),
-        url="https://api.example/r",
-        method=method,
-        headers=tuple(headers),
-        credentials=credentials,
-    )
+    request = _page_request(method, headers, credentials)
     pairs: list[tuple[WireRequest, RawResponse]] = []
 
     def responder(wire: WireRequest) -> RawResponse:
@@ -144,13 +150,7 @@ def test_rejudging_by_calls_decides_as_the_traced_model(
     # model. Same recording, same profile: the same result, or None from both (the engine would
     # have sent requests the recording lacks, or left some unanswered).
     preflight, actual = answers
-    request = BrowserRequest(
-        origin=origin_of("https://page.example"),
-        url="https://api.example/r",
-        method=method,
-        headers=tuple(headers),
-        credentials=credentials,
-    )
+    request = _page_request(method, headers, credentials)
     # A redirect (answering the first actual request) hands the fast path over to the
     # stepwise model.
     moved = actual._replace(
