@@ -908,7 +908,7 @@ def needs_preflight(request: BrowserRequest, *, profile: Profile = SPEC) -> bool
     run = _fast._plan(request, profile)  # the common fetch: reference.fast's own condition
     if run is not None:
         _fast.keep_planned(run)
-        return run.needs_preflight()
+        return run.preflight
     return _stepwise_needs_preflight(request, profile)
 
 

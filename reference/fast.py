@@ -260,9 +260,6 @@ class _Run:
             return planned
         return _plan(request, profile, cache, now)
 
-    def needs_preflight(self) -> bool:
-        return self.preflight
-
     def first(self) -> WireRequest:
         # With an empty cache, a preflight that is needed is always sent
         # (_Fetch.preflight_cached).
