@@ -68,6 +68,8 @@ from reference.verdict import RawResponse, WireRequest  # noqa: E402
 
 APP = "conformance.examples.fastapi_docs:app"
 POLICY = str(ROOT / "conformance/policies/fastapi-docs.toml")
+REAL_RUN = ["--app", APP, "--policy", POLICY, "--seed", "1", "--profile", "ci"]
+REAL_RUN += ["--report-dir", "/tmp/cc-bench"]
 
 
 class Recording:
@@ -235,6 +237,36 @@ def fresh_model_share(examples: int, runs: int) -> tuple[float, int, list[float]
         model, total = model + m, total + t
         each.append(m / t if t else 0.0)
     return (model / total if total else 0.0), total, each
+
+
+def real_run_model_share(runs: int) -> tuple[float, list[float]]:
+    """(d) inside real ``cors-conformance run --profile ci -n 0`` processes, over their
+    properties (start-up left out): what the bare loop of :func:`fresh_model_share` stands for,
+    with pytest, the progress line and the records around every case. Sampled the same way
+    (``benchmarks/sample_plugin.py``). Returns the pooled share and each run's."""
+    model = total = 0
+    each = []
+    counts = Path("/tmp/cc-bench-samples.json")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PYTEST_ADDOPTS": "-p benchmarks.sample_plugin",
+        "CORS_BENCH_SAMPLES": str(counts),
+    }
+    for _ in range(runs):
+        counts.unlink(missing_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "conformance.cli", "run", *REAL_RUN],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,  # exit status 1: this app has divergences
+        )
+        m, t = json.loads(counts.read_text(encoding="utf-8"))
+        model, total = model + m, total + t
+        each.append(m / t if t else 0.0)
+    return (model / total if total else 0.0), each
 
 
 def sampled_model_counts(app: Any, examples: int) -> tuple[int, int]:
@@ -511,6 +543,14 @@ def main() -> None:
         f"empty at the start as in a real run, {samples} samples pooled; per run "
         f"{min(each):.1%} to {max(each):.1%})"
     )
+    if not args.quick:
+        real, each = real_run_model_share(max(args.model_runs // 2, 2))
+        error = statistics.stdev(each) / len(each) ** 0.5
+        print(
+            f"    inside real `cors-conformance run --profile ci` processes (their properties, "
+            f"pytest and the records around each case): {real:.1%}, standard error {error:.1%} "
+            f"({len(each)} runs)"
+        )
     warm = statistics.median(sampled_model_share(app, examples) for _ in range(args.repeat))
     print(
         f"    with every memo warm (the same run repeated in this process): {warm:.1%} sampled, "
