@@ -503,9 +503,10 @@ def main() -> None:
     parser.add_argument(
         "--model-runs",
         type=int,
-        default=16,
-        help="fresh processes sampled for (d): a process yields a few hundred samples (the "
-        "kernel's 4 ms tick), so its share alone moves by about a point from one to the next",
+        default=48,
+        help="fresh processes sampled for (d) (a third as many real runs beside them): a "
+        "process yields about 900 samples (the kernel's 4 ms tick), so its share alone moves by "
+        "about a point from one to the next; 48 put the standard error near 0.1 point",
     )
     parser.add_argument("--sample-once", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--examples", type=int, default=None, help=argparse.SUPPRESS)
@@ -544,7 +545,7 @@ def main() -> None:
         f"{min(each):.1%} to {max(each):.1%})"
     )
     if not args.quick:
-        real, each = real_run_model_share(max(args.model_runs // 2, 2))
+        real, each = real_run_model_share(max(args.model_runs // 3, 2))
         error = statistics.stdev(each) / len(each) ** 0.5
         print(
             f"    inside real `cors-conformance run --profile ci` processes (their properties, "
