@@ -6,8 +6,9 @@ target on loopback. Prints figures as ratios against baselines measured in the s
 (a) a plain httpx loop sending the same request sequence the suite sends (the ceiling);
 (b) the suite's requests per second; (c) their ratio (goal >= 0.5);
 (d) the model's share of the time per request (goal < 5%), CPU sampled on SIGPROF in fresh
-    processes, as a real run meets it (memos empty at the start); the same with every memo warm
-    and the cProfile figure (which overstates a model of many small calls) are printed beside it;
+    processes, as a real run meets it (memos empty at the start); beside it the same inside
+    real `cors-conformance run` processes (benchmarks/sample_plugin.py), with every memo warm,
+    and the cProfile figure (which overstates a model of many small calls);
 (e) the speedup of -n 2 over -n 0 (goal >= 1.7 on 2 cores), judged at --profile thorough, the
     nightly run -n is for, and printed at --profile ci too, with Amdahl's bound for the ci run's
     start-up (paid once in either mode); -n 2 forks its workers (the default), and at ci the
