@@ -1,12 +1,13 @@
 """Divergences → plain records (JSON-ready dicts): the boundary between the suite and
 ``reports/``, which knows nothing of pytest or httpx. Also the reproduction snippets: a curl
-command per wire request and the ``fetch()`` call a page would make."""
+command per wire request and the script a page would run (``fetch()`` or XMLHttpRequest)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import shlex
+import textwrap
 from typing import Any
 
 from conformance.divergences import Divergence, Exchange
@@ -59,7 +60,94 @@ def curl_command(wire: WireRequest) -> str:
 
 
 def fetch_call(request: BrowserRequest) -> str:
-    """The ``fetch()`` a page on ``request.origin`` runs to show this in a browser console."""
+    """The script a page on ``request.origin`` runs, in the browser console, to make this
+    request: a ``fetch()``, or an ``XMLHttpRequest`` where only XHR makes it (headers set with
+    ``setRequestHeader``, which combines a repeated name; or upload listeners, which set the
+    use-CORS-preflight flag). A body is given as bytes (``Uint8Array``), which adds no implicit
+    ``Content-Type``, so that the request is the one the model judged, header for header. What
+    script cannot set up is said in comments above the call: a cookie the browser must hold, a
+    target on a more private network, a request only the browser itself makes."""
+    lines = [f"// in the console of a page on {request.origin.serialize()}"]
+    notes: list[str] = []
+    if request.cookie is not None and request.credentials is CredentialsMode.INCLUDE:
+        notes.append(
+            f"the browser holds a cookie for this URL, {_text(request.cookie)} (it goes with "
+            'credentials "include")'
+        )
+    if request.private_network:
+        notes.append(
+            "the URL is on a more private network than the page (Private Network Access: "
+            "Chromium then asks with Access-Control-Request-Private-Network)"
+        )
+    if not request.unsafe_request:
+        notes.append(
+            "the browser makes this request itself (its unsafe-request flag unset, as for "
+            "<img crossorigin>): no script can, and the call below sets that flag, so it may be "
+            "preflighted where the browser's own request is not"
+        )
+    xhr = _as_xhr(request)
+    stream = request.use_cors_preflight and not xhr and request.body is not None
+    if request.use_cors_preflight and request.body is None:
+        notes.append(
+            "the use-CORS-preflight flag without a body: script sets that flag only with one "
+            "(XHR upload listeners, a stream body), so the call below does not set it"
+        )
+    elif stream:
+        notes.append(
+            "a stream body sets the use-CORS-preflight flag (XMLHttpRequest cannot make this "
+            "request: " + _why_not_xhr(request) + "); Chromium sends one only over HTTP/2"
+        )
+    if request.headers_api is HeadersApi.XHR and (why := _why_not_xhr(request, headers=False)):
+        notes.append(f"XMLHttpRequest cannot make exactly this request: {why}")
+    for note in notes:
+        lines += ["// " + line for line in textwrap.wrap(note, 92)]
+    lines += _xhr_lines(request) if xhr else _fetch_lines(request, stream=stream)
+    return "\n".join(lines)
+
+
+def _why_not_xhr(request: BrowserRequest, *, headers: bool = True) -> str:
+    """What keeps ``XMLHttpRequest`` from making ``request`` (empty: nothing)."""
+    why = []
+    if request.credentials is CredentialsMode.OMIT:
+        why.append('it has no credentials mode "omit"')
+    if request.mode is not RequestMode.CORS:
+        why.append(f'it has no mode "{request.mode.value}"')
+    if request.redirect is not RedirectMode.FOLLOW:
+        why.append(f'it has no redirect mode "{request.redirect.value}"')
+    lowered = [name.lower() for name, _ in request.headers]
+    if headers and len(set(lowered)) < len(lowered):
+        why.append("setRequestHeader combines a repeated header name into one line")
+    return "; ".join(why)
+
+
+def _as_xhr(request: BrowserRequest) -> bool:
+    if request.headers_api is HeadersApi.XHR:
+        return True
+    return request.use_cors_preflight and request.body is not None and not _why_not_xhr(request)
+
+
+def _xhr_lines(request: BrowserRequest) -> list[str]:
+    """In a block, so that a second snippet pasted into the same console declares its own."""
+    lines = ["const xhr = new XMLHttpRequest();"]
+    if request.use_cors_preflight:
+        # Registered before open(): some browsers miss listeners added after it.
+        lines.append("xhr.upload.onprogress = () => {};  // sets the use-CORS-preflight flag")
+    lines.append(f"xhr.open({_js(request.method)}, {_js(request.url)});")
+    if request.credentials is CredentialsMode.INCLUDE:
+        lines.append("xhr.withCredentials = true;")
+    lines += [
+        f"xhr.setRequestHeader({_js(_text(name))}, {_js(_text(value))});"
+        for name, value in request.headers
+    ]
+    lines += [
+        "xhr.onload = () => console.log(xhr.status, xhr.getAllResponseHeaders());",
+        "xhr.onerror = () => console.log('blocked');",
+        f"xhr.send({'' if request.body is None else _bytes_js(request.body)});",
+    ]
+    return ["{", *("  " + line for line in lines), "}"]
+
+
+def _fetch_lines(request: BrowserRequest, *, stream: bool) -> list[str]:
     init: list[str] = []
     if request.method != "GET":
         init.append(f"method: {_js(request.method)}")
@@ -70,15 +158,27 @@ def fetch_call(request: BrowserRequest) -> str:
         init.append(f"credentials: {_js(request.credentials.value)}")
     if request.mode is not RequestMode.CORS:
         init.append(f"mode: {_js(request.mode.value)}")
-    if request.body is not None:
-        init.append(f"body: {_js(_text(request.body))}")
+    if request.redirect is not RedirectMode.FOLLOW:
+        init.append(f"redirect: {_js(request.redirect.value)}")
+    if request.body is not None and stream:
+        chunk = _bytes_js(request.body)
+        init.append(f"body: new ReadableStream({{start(c) {{ c.enqueue({chunk}); c.close(); }}}})")
+        init.append('duplex: "half"')
+    elif request.body is not None:
+        init.append(f"body: {_bytes_js(request.body)}")
     args = _js(request.url) + (", {" + ", ".join(init) + "}" if init else "")
-    return (
-        f"// in the console of a page on {request.origin.serialize()}\n"
-        f"fetch({args})\n"
-        "  .then(r => console.log(r.status, [...r.headers]))\n"
-        "  .catch(e => console.log('blocked:', e))"
-    )
+    return [
+        f"fetch({args})",
+        "  .then(r => console.log(r.status, [...r.headers]))",
+        "  .catch(e => console.log('blocked:', e))",
+    ]
+
+
+def _bytes_js(body: bytes) -> str:
+    """The body as bytes: no implicit ``Content-Type`` (a string body would add one)."""
+    if all(0x20 <= b < 0x7F for b in body):
+        return f"new TextEncoder().encode({_js(body.decode('ascii'))})"
+    return "new Uint8Array([" + ", ".join(str(b) for b in body) + "])"
 
 
 def _js(value: str) -> str:

@@ -80,7 +80,7 @@ def record_lines(document: Document, record: Record) -> list[str]:
         out.append(f"{INDENT}curl:")
         out += [f"{INDENT * 2}$ {shorten(step['curl'])}" for step in exchange.get("steps", [])]
         if exchange.get("fetch"):
-            out.append(f"{INDENT}fetch() in the browser console:")
+            out.append(f"{INDENT}script for the browser console:")
             out += [
                 INDENT * 2 + line
                 for line in visible(exchange["fetch"], keep_newlines=True).splitlines()

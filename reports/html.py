@@ -265,7 +265,7 @@ def _exchange(exchange: Mapping[str, Any], number: int | None) -> str:
     curls = [step["curl"] for step in exchange.get("steps", [])]
     out += ["<h4>curl</h4>", _pre("\n".join(curls), "curl")]
     if exchange.get("fetch"):
-        out += ["<h4>fetch() in the browser console</h4>", _pre(exchange["fetch"], "fetch")]
+        out += ["<h4>Script for the browser console</h4>", _pre(exchange["fetch"], "fetch")]
     return "\n".join(out)
 
 

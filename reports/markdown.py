@@ -155,7 +155,7 @@ def _details(document: Document, record: Record) -> str:
         curls = [shorten(step["curl"]) for step in exchange.get("steps", [])]
         out += ["curl:", "", fenced("\n".join(curls), "sh"), ""]
         if exchange.get("fetch"):
-            out += ["`fetch()` in the browser console:", "", fenced(exchange["fetch"], "js"), ""]
+            out += ["Script for the browser console:", "", fenced(exchange["fetch"], "js"), ""]
     out += _steps("Why the browser decides so (model)", record.get("browser_steps", []))
     out += _steps("Why the policy decides so", record.get("policy_steps", []))
     command = reproduce_command(document, record)

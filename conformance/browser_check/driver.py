@@ -190,6 +190,23 @@ class ChromiumDriver:
         if found is not None:
             self.console[found[1]].append(text)
 
+    def run_script(self, script: str, *, timeout_ms: int = 15_000) -> list[str]:
+        """Run a report's script for the browser console (``conformance.records.fetch_call``)
+        in the page, as pasted into the console; returns what it logs first (it logs once, when
+        its request has ended), or ``["timeout"]``."""
+        wrapped = (
+            "() => new Promise(resolve => {\n"
+            "const log = console.log;\n"
+            f"const timer = setTimeout(() => {{ console.log = log; resolve(['timeout']); }}, "
+            f"{timeout_ms});\n"
+            "console.log = (...args) => {\n"
+            "  console.log = log; clearTimeout(timer); resolve(args.map(String));\n"
+            "};\n"
+            f"{script}\n"
+            "})"
+        )
+        return [str(item) for item in self._page.evaluate(wrapped)]
+
     def run_jobs(self, jobs: list[dict[str, Any]], *, concurrency: int) -> dict[str, Any]:
         """Run ``jobs`` in the page; returns results by job key (a list: one result per fetch).
         A job missing from the result did not finish within the batch timeout."""
