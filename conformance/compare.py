@@ -213,6 +213,16 @@ def _acah_wildcard(exchange: Exchange) -> bool:
     return False
 
 
+def _preflight_without_methods(exchange: Exchange) -> bool:
+    """A preflight answered with no ``Access-Control-Allow-Methods`` line (the spec then takes
+    a flagged request's method as granted)."""
+    return any(
+        wire.is_preflight
+        and not any(n.lower() == b"access-control-allow-methods" for n, _ in response.headers)
+        for wire, response in exchange.pairs
+    )
+
+
 def _empty_expose_line(exchange: Exchange) -> bool:
     for _, response in exchange.pairs:
         lines = [v for n, v in response.headers if n.lower() == b"access-control-expose-headers"]
@@ -267,6 +277,11 @@ QUIRK_TRIGGERS: dict[Quirk, Callable[[BrowserRequest, Exchange], bool]] = {
     Quirk.USER_AGENT_DROPPED: lambda r, _ex: _has_header(r.headers, {b"user-agent"}),
     Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS: lambda _r, ex: _empty_expose_line(ex),
     Quirk.PRIVATE_NETWORK_ACCESS: lambda r, _ex: r.private_network,
+    # Only where no Access-Control-Allow-Methods line came (an empty line is an empty list,
+    # which grants nothing in the spec either).
+    Quirk.FLAGGED_METHOD_NOT_IMPLIED: lambda r, ex: (
+        r.use_cors_preflight and _preflight_without_methods(ex)
+    ),
 }
 
 

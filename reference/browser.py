@@ -340,21 +340,30 @@ class _Fetch:
                 "Access-Control-Allow-Headers does not parse as a list of tokens",
             )
         # Step 7.4: methods null and use-CORS-preflight flag set: methods = [request's method].
-        if methods is None and self.request.use_cors_preflight:
+        implied = methods is None and self.request.use_cors_preflight
+        if implied:
             methods = (self.method,)
         method_list: tuple[bytes, ...] = methods or ()
         name_list: tuple[bytes, ...] = names or ()
+        # An engine that takes nothing as granted from an absent list: the implied method only
+        # counts where a safelisted method passes anyway (and is cached as the spec caches it).
+        not_implied = implied and self.profile.has(Quirk.FLAGGED_METHOD_NOT_IMPLIED)
         # Step 7.5: method not in methods, not safelisted, and (include or `*` not in methods).
         if (
-            self.method not in method_list
+            (self.method not in method_list or not_implied)
             and not is_cors_safelisted_method(self.method)
             and (self.include or b"*" not in method_list)
         ):
-            why = (
-                "`*` is not a wildcard when credentials are included"
-                if b"*" in method_list
-                else "it is not listed (comparison is case-sensitive)"
-            )
+            if not_implied:
+                why = (
+                    "Access-Control-Allow-Methods is absent, and this engine does not take the "
+                    f"request's method as granted for the use-CORS-preflight flag "
+                    f"({Quirk.FLAGGED_METHOD_NOT_IMPLIED})"
+                )
+            elif b"*" in method_list:
+                why = "`*` is not a wildcard when credentials are included"
+            else:
+                why = "it is not listed (comparison is case-sensitive)"
             raise _Blocked(
                 BlockedReason.METHOD_DISALLOWED_BY_PREFLIGHT_RESPONSE,
                 self.method,

@@ -343,6 +343,7 @@ class _Run:
 
 
 _ONE_RESULT = Quirk.PREFLIGHT_CACHE_ONE_RESULT_PER_URL
+_NOT_IMPLIED = Quirk.FLAGGED_METHOD_NOT_IMPLIED
 
 
 # The run reference.browser.needs_preflight planned, for the fetch of the same request that
@@ -595,13 +596,14 @@ def _validate_preflight(
     if names is FAILURE:
         return BlockedReason.INVALID_ALLOW_HEADERS_PREFLIGHT_RESPONSE, facts.acah
     # Step 7.4: no Access-Control-Allow-Methods and the use-CORS-preflight flag.
-    if methods is None and use_cors_preflight:
+    implied = methods is None and use_cors_preflight
+    if implied:
         methods = (method,)
     method_list = methods or ()
     name_list = names or ()
-    # Step 7.5: the method.
+    # Step 7.5: the method (an engine may not take the implied method as granted).
     if (
-        method not in method_list
+        (method not in method_list or (implied and _NOT_IMPLIED in profile.quirks))
         and method not in CORS_SAFELISTED_METHODS
         and (include or b"*" not in method_list)
     ):

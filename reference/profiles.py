@@ -64,6 +64,15 @@ class Quirk(StrEnum):
     tokens exactly), so such requests preflight again. Outcome-neutral; extra preflights only.
     Evidence: Firefox CacheEntry::CheckRequest (digest §9.3, §15 #12)."""
 
+    FLAGGED_METHOD_NOT_IMPLIED = "flagged-method-not-implied"
+    """With the use-CORS-preflight flag and no ``Access-Control-Allow-Methods``, the request's
+    method is not taken as granted: a method that is not CORS-safelisted fails the preflight
+    (a safelisted one passes, and is cached as the spec caches it). Spec: CORS-preflight fetch
+    step 7.4 sets methods to the request's method. Evidence: headless Chromium 156, XHR with an
+    upload listener (2026-11-26): ``PUT`` and ``DELETE`` blocked after such a preflight, ``POST``
+    allowed and not preflighted again (``tests/test_records_browser.py``); Chromium
+    preflight_result.cc EnsureAllowedCrossOriginMethod checks the listed methods only."""
+
     PREFLIGHT_CACHE_ONE_RESULT_PER_URL = "preflight-cache-one-result-per-url"
     """One cached preflight result per (origin, URL): a request the cached result does not
     cover drops it and the new preflight's result replaces it whole (entries for other methods
@@ -114,6 +123,7 @@ CHROMIUM = Profile(
             Quirk.RANGE_POSITIONS_BELOW_INT64_MAX,
             Quirk.USER_AGENT_DROPPED,
             Quirk.PREFLIGHT_CACHE_ONE_RESULT_PER_URL,
+            Quirk.FLAGGED_METHOD_NOT_IMPLIED,
         }
     ),
     max_age_cap=7200,

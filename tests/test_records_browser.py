@@ -17,12 +17,13 @@ from conformance.browser_check.driver import (
 from conformance.browser_check.run import comparable_headers
 from conformance.browser_check.server import Received, ScriptedServer
 from conformance.records import fetch_call
-from reference.browser import FetchResult, fetch_steps
+from reference.browser import FetchResult, browser_verdict, fetch_steps
+from reference.cache import EMPTY_CACHE
 from reference.headers import HeaderList
 from reference.origins import origin_of
 from reference.profiles import CHROMIUM
 from reference.request import BrowserRequest, CredentialsMode, HeadersApi
-from reference.verdict import RawResponse
+from reference.verdict import RawResponse, WireRequest
 
 pytestmark = [
     pytest.mark.browser,
@@ -120,3 +121,79 @@ def test_each_script_makes_the_requests_the_model_judged() -> None:
                 name,
                 script,
             )
+
+
+# The use-CORS-preflight flag, driven through XHR upload listeners (the differential harness
+# drives fetch() only): sequences of flagged fetches to one URL, each preflight answered as
+# given, the browser's preflight cache carried from one to the next.
+FLAGGED: dict[str, tuple[list[str], HeaderList]] = {
+    "no Allow-Methods, a safelisted method twice": (["POST", "POST"], ()),
+    "no Allow-Methods, PUT": (["PUT"], ()),
+    "no Allow-Methods, DELETE": (["DELETE"], ()),
+    "Allow-Methods PUT, PUT twice": (["PUT", "PUT"], ((b"Access-Control-Allow-Methods", b"PUT"),)),
+    "Allow-Methods *, PUT": (["PUT"], ((b"Access-Control-Allow-Methods", b"*"),)),
+    "Allow-Methods GET, PUT": (["PUT"], ((b"Access-Control-Allow-Methods", b"GET"),)),
+    "Allow-Methods PUT, POST then PUT": (
+        ["POST", "PUT"],
+        ((b"Access-Control-Allow-Methods", b"PUT"),),
+    ),
+}
+
+
+def _always(response: RawResponse) -> Callable[[str, int, Received], RawResponse]:
+    """The scripted server's responder: ``response`` to every request."""
+
+    def respond(_token: str, _step: int, _received: Received) -> RawResponse:
+        return response
+
+    return respond
+
+
+def _answers(response: RawResponse) -> Callable[[WireRequest], RawResponse]:
+    """The model's responder: the same ``response`` to every request."""
+
+    def answer(_wire: WireRequest) -> RawResponse:
+        return response
+
+    return answer
+
+
+def test_flagged_requests_are_decided_as_chromium_decides() -> None:
+    with ScriptedServer() as server, ChromiumDriver(server.page_origin + "/") as driver:
+        origin = server.page_origin
+        for number, (name, (methods, extra)) in enumerate(FLAGGED.items()):
+            token = f"flagged{number}"
+            response = RawResponse(
+                status=200,
+                headers=(
+                    (b"Access-Control-Allow-Origin", origin.encode()),
+                    (b"Content-Length", b"0"),
+                    *extra,
+                ),
+            )
+            server.register(token, _always(response))
+            cache = EMPTY_CACHE
+            model, browser = [], []
+            for method in methods:
+                request = BrowserRequest(
+                    origin=origin_of(origin),
+                    url=f"{server.api_origin}/c/{token}/",
+                    method=method,
+                    body=b"x",
+                    use_cors_preflight=True,
+                )
+                answer = _answers(response)
+                result = browser_verdict(request, answer, profile=CHROMIUM, cache=cache)
+                cache = result.cache
+                wire = [(w.is_preflight, w.method.decode()) for w in result.verdict.wire]
+                model.append((result.verdict.allowed, wire))
+                before = len(server.received(token))
+                logged = driver.run_script(fetch_call(request))
+                arrived = server.received(token)[before:]
+                browser.append(
+                    (
+                        logged[0] not in ("blocked", "timeout"),
+                        [(r.is_preflight, r.method.decode()) for r in arrived],
+                    )
+                )
+            assert browser == model, name

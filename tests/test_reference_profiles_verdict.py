@@ -153,3 +153,38 @@ def test_the_cache_is_a_value_whether_or_not_its_entries_were_read() -> None:
     assert read != EMPTY_CACHE
     assert not EMPTY_CACHE
     assert read.live(61.0) == EMPTY_CACHE
+
+
+def test_a_flagged_method_is_not_implied_by_an_absent_allow_methods_in_chromium() -> None:
+    """The spec takes a flagged request's method as granted when the preflight lists none;
+    Chromium 156 does not (tests/test_records_browser.py shows it in the browser). A safelisted
+    method passes either way, and its cache entry spares the next flagged fetch a preflight."""
+    from reference.browser import browser_verdict
+    from reference.origins import origin_of
+    from reference.request import BrowserRequest
+    from reference.verdict import Allowed, Blocked, RawResponse
+
+    granted = RawResponse(
+        status=200, headers=((b"Access-Control-Allow-Origin", b"https://a.example"),)
+    )
+
+    def flagged(method: str) -> BrowserRequest:
+        return BrowserRequest(
+            origin=origin_of("https://a.example"),
+            url="https://b.example/",
+            method=method,
+            body=b"x",
+            use_cors_preflight=True,
+        )
+
+    for method in ("PUT", "DELETE"):
+        spec = browser_verdict(flagged(method), [granted, granted], profile=SPEC).verdict
+        chromium = browser_verdict(flagged(method), [granted], profile=CHROMIUM).verdict
+        assert isinstance(spec, Allowed)
+        assert isinstance(chromium, Blocked)
+        assert chromium.reason is BlockedReason.METHOD_DISALLOWED_BY_PREFLIGHT_RESPONSE
+    first = browser_verdict(flagged("POST"), [granted, granted], profile=CHROMIUM)
+    assert isinstance(first.verdict, Allowed)
+    again = browser_verdict(flagged("POST"), [granted], profile=CHROMIUM, cache=first.cache)
+    assert isinstance(again.verdict, Allowed)
+    assert [w.is_preflight for w in again.verdict.wire] == [False]
