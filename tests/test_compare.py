@@ -82,7 +82,11 @@ def responses(draw: st.DrawFn) -> RawResponse:
 
 
 def _page_request(
-    method: str, headers: list[tuple[bytes, bytes]], credentials: CredentialsMode
+    method: str,
+    headers: list[tuple[bytes, bytes]],
+    credentials: CredentialsMode,
+    *,
+    flagged: bool = False,
 ) -> BrowserRequest:
     return BrowserRequest(
         origin=origin_of("https://page.example"),
@@ -90,6 +94,9 @@ def _page_request(
         method=method,
         headers=tuple(headers),
         credentials=credentials,
+        # The use-CORS-preflight flag comes with a body (XHR upload listeners, a stream).
+        body=b"x" if flagged else None,
+        use_cors_preflight=flagged,
     )
 
 
@@ -100,15 +107,18 @@ def _page_request(
     credentials=st.sampled_from(list(CredentialsMode)),
     preflight=responses(),
     actual=responses(),
+    flagged=st.booleans(),
 )
 def test_engines_without_quirks_in_play_decide_as_the_spec(
+    *,
     method: str,
     headers: list[tuple[bytes, bytes]],
     credentials: CredentialsMode,
     preflight: RawResponse,
     actual: RawResponse,
+    flagged: bool,
 ) -> None:
-    request = _page_request(method, headers, credentials)
+    request = _page_request(method, headers, credentials, flagged=flagged)
     pairs: list[tuple[WireRequest, RawResponse]] = []
 
     def responder(wire: WireRequest) -> RawResponse:
