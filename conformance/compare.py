@@ -34,7 +34,12 @@ from reference.policy import CorsPolicy
 from reference.policy_eval import Intended, intended_verdict
 from reference.profiles import CHROMIUM, FIREFOX, SPEC, WEBKIT, Profile, Quirk
 from reference.request import BrowserRequest
-from reference.safelist import CLIENT_HINT_HEADERS, CORS_SAFELISTED_RESPONSE_HEADER_NAMES
+from reference.safelist import (
+    CLIENT_HINT_HEADERS,
+    CORS_SAFELISTED_RESPONSE_HEADER_NAMES,
+    is_cors_safelisted_method,
+    normalize_method,
+)
 from reference.verdict import Allowed, Blocked, RawResponse, WireRequest
 
 ENGINE_PROFILES: tuple[Profile, ...] = (CHROMIUM, FIREFOX, WEBKIT)
@@ -277,10 +282,12 @@ QUIRK_TRIGGERS: dict[Quirk, Callable[[BrowserRequest, Exchange], bool]] = {
     Quirk.USER_AGENT_DROPPED: lambda r, _ex: _has_header(r.headers, {b"user-agent"}),
     Quirk.EXPOSE_HEADERS_EMPTY_LINE_VOIDS: lambda _r, ex: _empty_expose_line(ex),
     Quirk.PRIVATE_NETWORK_ACCESS: lambda r, _ex: r.private_network,
-    # Only where no Access-Control-Allow-Methods line came (an empty line is an empty list,
-    # which grants nothing in the spec either).
+    # Only a method that is not safelisted, and only where no Access-Control-Allow-Methods
+    # line came (an empty line is an empty list, which grants nothing in the spec either).
     Quirk.FLAGGED_METHOD_NOT_IMPLIED: lambda r, ex: (
-        r.use_cors_preflight and _preflight_without_methods(ex)
+        r.use_cors_preflight
+        and not is_cors_safelisted_method(normalize_method(r.method.encode("latin-1", "replace")))
+        and _preflight_without_methods(ex)
     ),
 }
 
