@@ -273,6 +273,7 @@ QUIRK_TRIGGERS: dict[Quirk, Callable[[BrowserRequest, Exchange], bool]] = {
     Quirk.MAX_AGE_LEADING_PLUS: lambda _r, _ex: False,
     Quirk.PREFLIGHT_CACHE_WILDCARD_EXACT: lambda _r, _ex: False,
     Quirk.PREFLIGHT_CACHE_ONE_RESULT_PER_URL: lambda _r, _ex: False,
+    Quirk.FLAGGED_SAFELISTED_METHOD_NEEDS_NO_ENTRY: lambda _r, _ex: False,
     Quirk.COMBINE_DUPLICATE_REQUEST_HEADERS: lambda r, _ex: _duplicate_names(r),
     Quirk.CLIENT_HINT_HEADERS_SAFELISTED: lambda r, _ex: _has_header(
         r.headers, CLIENT_HINT_HEADERS

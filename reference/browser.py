@@ -23,6 +23,7 @@ from reference.cache import (
     header_name_cache_match,
     max_age_of,
     method_cache_match,
+    result_cached,
     store,
 )
 from reference.grammar import is_token
@@ -257,6 +258,24 @@ class _Fetch:
             "profile": self.profile,
         }
         method_ok = method_cache_match(self.cache, method=self.method, **kwargs)  # type: ignore[arg-type]
+        if (
+            not method_ok
+            and self.request.use_cors_preflight
+            and is_cors_safelisted_method(self.method)
+            and self.profile.has(Quirk.FLAGGED_SAFELISTED_METHOD_NEEDS_NO_ENTRY)
+            and result_cached(
+                self.cache, origin=origin, url=url, include=self.include, now=self.now
+            )
+        ):
+            method_ok = True
+            self.step(
+                lambda: (
+                    f"a cached preflight result for this URL serves the safelisted method "
+                    f"{_q(self.method)} despite the use-CORS-preflight flag "
+                    f"({Quirk.FLAGGED_SAFELISTED_METHOD_NEEDS_NO_ENTRY})"
+                ),
+                anchors.CORS_PREFLIGHT_CACHE,
+            )
         if not method_ok and (
             not is_cors_safelisted_method(self.method) or self.request.use_cors_preflight
         ):

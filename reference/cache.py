@@ -166,6 +166,14 @@ def method_cache_match(
     return False
 
 
+def result_cached(
+    cache: PreflightCache, *, origin: bytes, url: str, include: bool, now: float
+) -> bool:
+    """Whether any live entry serves this origin, URL and credentials: an engine that keeps one
+    preflight result per URL (Quirk.PREFLIGHT_CACHE_ONE_RESULT_PER_URL) then holds a result."""
+    return any(_entry_serves(entry, origin, url, include, now) for entry in cache.entries)
+
+
 def header_name_cache_match(
     cache: PreflightCache,
     *,

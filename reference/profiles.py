@@ -73,6 +73,16 @@ class Quirk(StrEnum):
     allowed and not preflighted again (``tests/test_records_browser.py``); Chromium
     preflight_result.cc EnsureAllowedCrossOriginMethod checks the listed methods only."""
 
+    FLAGGED_SAFELISTED_METHOD_NEEDS_NO_ENTRY = "flagged-safelisted-method-needs-no-entry"
+    """With the use-CORS-preflight flag, a CORS-safelisted method needs no method cache entry:
+    any cached preflight result for the URL that covers the request's headers spares the
+    preflight (the flag still forces one when nothing is cached). Spec: the flag makes even a
+    safelisted method need a method entry (HTTP fetch step 4.1). Evidence: differential run
+    against Chromium 156 through XHR upload listeners (pinned case
+    ``preflight-cache/stream-flag-needs-method-entry``: a flagged ``POST`` after a preflight
+    that cached only a header name is not preflighted); Chromium keeps one PreflightResult per
+    URL and its method check passes a safelisted method whatever the result lists."""
+
     PREFLIGHT_CACHE_ONE_RESULT_PER_URL = "preflight-cache-one-result-per-url"
     """One cached preflight result per (origin, URL): a request the cached result does not
     cover drops it and the new preflight's result replaces it whole (entries for other methods
@@ -124,6 +134,7 @@ CHROMIUM = Profile(
             Quirk.USER_AGENT_DROPPED,
             Quirk.PREFLIGHT_CACHE_ONE_RESULT_PER_URL,
             Quirk.FLAGGED_METHOD_NOT_IMPLIED,
+            Quirk.FLAGGED_SAFELISTED_METHOD_NEEDS_NO_ENTRY,
         }
     ),
     max_age_cap=7200,

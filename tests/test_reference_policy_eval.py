@@ -78,3 +78,17 @@ def test_the_policy_sides_unsafe_names_are_those_of_the_request_header_list() ->
                     )
                     got = _unsafe_names(headers, combine, mode is RequestMode.NO_CORS, profile)
                     assert got == expected
+
+
+def test_a_no_cors_request_is_judged_on_the_headers_its_guard_keeps() -> None:
+    """In no-cors mode the headers guard drops what is not safelisted before anything is
+    sent, so no header of it can be refused by the policy; in cors mode the same header is."""
+    policy = CorsPolicy(allow_origins=("https://page.example",), allow_headers=())
+    headers = ((b"X-Custom", b"1"), (b"Accept", b"text/plain"))
+    base = BrowserRequest(
+        origin=origin_of("https://page.example"), url="https://api.example/", headers=headers
+    )
+    cors = intended_verdict(policy, base)
+    no_cors = intended_verdict(policy, replace(base, mode=RequestMode.NO_CORS))
+    assert cors.disallowed_headers == (b"x-custom",)
+    assert no_cors.disallowed_headers == ()

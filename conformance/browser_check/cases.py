@@ -69,6 +69,16 @@ class Fetch:
     same_origin: bool = False  # the URL is on the page's own origin
     path: str = ""  # appended to the case's URL (pinned cases keep their path and query)
     at: float = 0.0  # seconds after the sequence started (preflight-cache sequences)
+    # Made with XMLHttpRequest instead of fetch(): its setRequestHeader combines a repeated
+    # name (``api`` XHR), and upload listeners registered before open() set the
+    # use-CORS-preflight flag (a stream body would need HTTP/2 in Chromium). The body goes as
+    # bytes, so XHR adds no Content-Type.
+    api: HeadersApi = HeadersApi.FETCH
+    use_cors_preflight: bool = False
+
+    @property
+    def by_xhr(self) -> bool:
+        return self.api is HeadersApi.XHR or self.use_cors_preflight
 
 
 @dataclass(frozen=True, slots=True)
@@ -1024,13 +1034,10 @@ def _pinned_fetch(item: Mapping[str, Any], origin: str, api: str, at: float) -> 
         raise _NotExpressible("requests from more than one origin (needs a third origin)")
     if request.get("unsafe_request", True) is False:
         raise _NotExpressible("UA-initiated fetch (unsafe-request flag unset: <img crossorigin>)")
-    if request.get("use_cors_preflight"):
-        raise _NotExpressible(
-            "use-CORS-preflight flag (a stream body needs HTTP/2 in Chromium; XHR upload "
-            "listeners are not driven)"
-        )
-    if request.get("headers_api", "fetch") != HeadersApi.FETCH:
-        raise _NotExpressible("XHR setRequestHeader (the harness drives fetch() only)")
+    flagged = bool(request.get("use_cors_preflight"))
+    headers_api = HeadersApi(request.get("headers_api", "fetch"))
+    if flagged or headers_api is HeadersApi.XHR:
+        _check_xhr_can_make(request, headers_api)
     url = request["url"]
     url_origin = origin_of(url).serialize()
     if url_origin not in (origin, api):
@@ -1045,12 +1052,17 @@ def _pinned_fetch(item: Mapping[str, Any], origin: str, api: str, at: float) -> 
     body_bytes = None if body is None else _latin1(body)
     headers = _pinned_headers(request.get("headers") or [], origin)
     mode = RequestMode(request.get("mode", "cors"))
+    by_xhr = flagged or headers_api is HeadersApi.XHR
+    if flagged and body_bytes is None:
+        body_bytes = b""  # upload listeners: XHR sends an empty body (the model is told so)
     return Fetch(
         method=request.get("method", "GET"),
-        headers=with_implicit_content_type(headers, body_bytes, mode),
+        headers=headers if by_xhr else with_implicit_content_type(headers, body_bytes, mode),
         credentials=CredentialsMode(request.get("credentials", "same-origin")),
         mode=mode,
         body=body_bytes,
+        api=headers_api,
+        use_cors_preflight=flagged,
         same_origin=url_origin == origin,
         path=path,
         preflight=_pinned_response(item["preflight"], origin, actual=False)
@@ -1061,6 +1073,22 @@ def _pinned_fetch(item: Mapping[str, Any], origin: str, api: str, at: float) -> 
         else ResponseSpec(404, ()),
         at=at,
     )
+
+
+def _check_xhr_can_make(request: Mapping[str, Any], headers_api: HeadersApi) -> None:
+    """XMLHttpRequest makes flagged and setRequestHeader requests; what it cannot make is
+    skipped (a flagged fetch() needs a stream body, which Chromium sends only over HTTP/2)."""
+    if request.get("credentials") == CredentialsMode.OMIT:
+        raise _NotExpressible('use-CORS-preflight flag with credentials "omit" (XHR has none)')
+    if request.get("mode", "cors") != RequestMode.CORS:
+        raise _NotExpressible("XHR in a mode other than cors (XHR has none)")
+    if request.get("redirect", "follow") != "follow":
+        raise _NotExpressible("XHR with a redirect mode other than follow (XHR has none)")
+    names = [str(n).lower() for n, _ in request.get("headers") or []]
+    if headers_api is HeadersApi.FETCH and len(set(names)) < len(names):
+        raise _NotExpressible(
+            "use-CORS-preflight flag with a repeated header kept as two lines (XHR combines it)"
+        )
 
 
 def _pinned_case(case: Mapping[str, Any]) -> Case:

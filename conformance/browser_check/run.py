@@ -233,6 +233,8 @@ def _request(origins: Origins, fetch: Fetch, url: str) -> BrowserRequest:
         mode=fetch.mode,
         body=fetch.body,
         cookie=COOKIE,
+        headers_api=fetch.api,
+        use_cors_preflight=fetch.use_cors_preflight,
     )
 
 
@@ -317,6 +319,8 @@ def _job(case: Case, origins: Origins, token: str) -> dict[str, Any]:
             "mode": fetch.mode.value,
             "body": None if fetch.body is None else fetch.body.decode("latin-1"),
             "at": fetch.at,
+            "xhr": fetch.by_xhr,
+            "flag": fetch.use_cors_preflight,
         }
 
     if case.is_sequence:
