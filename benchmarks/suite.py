@@ -40,7 +40,6 @@ import json
 import os
 import platform
 import pstats
-import signal
 import socket
 import statistics
 import subprocess
@@ -49,7 +48,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import httpx
@@ -57,6 +55,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.sample_plugin import sampling  # noqa: E402
 from conformance.context import SuiteContext  # noqa: E402
 from conformance.divergences import Divergence  # noqa: E402
 from conformance.outcomes import HarnessOutcome  # noqa: E402
@@ -275,27 +274,12 @@ def sampled_model_counts(app: Any, examples: int) -> tuple[int, int]:
     while a frame of reference/ is on the stack: the model's time including what it calls, with
     no per-call overhead. (cProfile adds about a microsecond to every call, and the model is
     many small calls, so it overstates the model; it also leaves out the C functions the model
-    calls, which understates it.) The handler runs in the main thread between bytecodes, on
-    the frame it interrupted."""
-    marker = f"{os.sep}reference{os.sep}"
-    counts = [0, 0]  # in the model, all
-
-    def on_sample(_signum: int, frame: FrameType | None) -> None:
-        counts[1] += 1
-        while frame is not None:
-            if marker in frame.f_code.co_filename:
-                counts[0] += 1
-                return
-            frame = frame.f_back
-
+    calls, which understates it.) ``benchmarks/sample_plugin.py`` samples real runs alike."""
     target = AsgiTarget(app)
-    previous = signal.signal(signal.SIGPROF, on_sample)
-    signal.setitimer(signal.ITIMER_PROF, 0.0005, 0.0005)
     try:
-        run_properties(target, examples=examples)
+        with sampling() as counts:
+            run_properties(target, examples=examples)
     finally:
-        signal.setitimer(signal.ITIMER_PROF, 0, 0)
-        signal.signal(signal.SIGPROF, previous)
         target.close()
     return counts[0], counts[1]
 
