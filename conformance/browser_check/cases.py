@@ -1079,7 +1079,7 @@ def _check_xhr_can_make(request: Mapping[str, Any], headers_api: HeadersApi) -> 
     """XMLHttpRequest makes flagged and setRequestHeader requests; what it cannot make is
     skipped (a flagged fetch() needs a stream body, which Chromium sends only over HTTP/2)."""
     if request.get("credentials") == CredentialsMode.OMIT:
-        raise _NotExpressible('use-CORS-preflight flag with credentials "omit" (XHR has none)')
+        raise _NotExpressible('XHR with credentials "omit" (XHR has no such mode)')
     if request.get("mode", "cors") != RequestMode.CORS:
         raise _NotExpressible("XHR in a mode other than cors (XHR has none)")
     if request.get("redirect", "follow") != "follow":
