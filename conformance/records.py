@@ -95,9 +95,9 @@ def fetch_call(request: BrowserRequest) -> str:
     elif stream:
         notes.append(
             "a stream body sets the use-CORS-preflight flag (XMLHttpRequest cannot make this "
-            "request: " + _why_not_xhr(request) + "); Chromium sends one only over HTTP/2"
+            "request: " + why_not_xhr(request) + "); Chromium sends one only over HTTP/2"
         )
-    if request.headers_api is HeadersApi.XHR and (why := _why_not_xhr(request, headers=False)):
+    if request.headers_api is HeadersApi.XHR and (why := why_not_xhr(request, headers=False)):
         notes.append(f"XMLHttpRequest cannot make exactly this request: {why}")
     for note in notes:
         lines += ["// " + line for line in textwrap.wrap(note, 92)]
@@ -105,8 +105,10 @@ def fetch_call(request: BrowserRequest) -> str:
     return "\n".join(lines)
 
 
-def _why_not_xhr(request: BrowserRequest, *, headers: bool = True) -> str:
-    """What keeps ``XMLHttpRequest`` from making ``request`` (empty: nothing)."""
+def why_not_xhr(request: BrowserRequest, *, headers: bool = True) -> str:
+    """What keeps ``XMLHttpRequest`` from making ``request`` (empty: nothing); with
+    ``headers``, a repeated header name too (setRequestHeader would combine it). Also what the
+    differential harness skips (``conformance.browser_check.cases``)."""
     why = []
     if request.credentials is CredentialsMode.OMIT:
         why.append('it has no credentials mode "omit"')
@@ -123,7 +125,7 @@ def _why_not_xhr(request: BrowserRequest, *, headers: bool = True) -> str:
 def _as_xhr(request: BrowserRequest) -> bool:
     if request.headers_api is HeadersApi.XHR:
         return True
-    return request.use_cors_preflight and request.body is not None and not _why_not_xhr(request)
+    return request.use_cors_preflight and request.body is not None and not why_not_xhr(request)
 
 
 def _xhr_lines(request: BrowserRequest) -> list[str]:

@@ -30,6 +30,8 @@ from typing import Any, Final
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
+from conformance.records import why_not_xhr
+from reference.explain import parse_request
 from reference.headers import ACAC, ACAH, ACAM, ACAO, ACEH, ACMA, HeaderList
 from reference.origins import OpaqueOrigin, origin_of, parse_serialized_origin, parse_url
 from reference.profiles import SPEC
@@ -1077,18 +1079,11 @@ def _pinned_fetch(item: Mapping[str, Any], origin: str, api: str, at: float) -> 
 
 def _check_xhr_can_make(request: Mapping[str, Any], headers_api: HeadersApi) -> None:
     """XMLHttpRequest makes flagged and setRequestHeader requests; what it cannot make is
-    skipped (a flagged fetch() needs a stream body, which Chromium sends only over HTTP/2)."""
-    if request.get("credentials") == CredentialsMode.OMIT:
-        raise _NotExpressible('XHR with credentials "omit" (XHR has no such mode)')
-    if request.get("mode", "cors") != RequestMode.CORS:
-        raise _NotExpressible("XHR in a mode other than cors (XHR has none)")
-    if request.get("redirect", "follow") != "follow":
-        raise _NotExpressible("XHR with a redirect mode other than follow (XHR has none)")
-    names = [str(n).lower() for n, _ in request.get("headers") or []]
-    if headers_api is HeadersApi.FETCH and len(set(names)) < len(names):
-        raise _NotExpressible(
-            "use-CORS-preflight flag with a repeated header kept as two lines (XHR combines it)"
-        )
+    skipped (a flagged fetch() needs a stream body, which Chromium sends only over HTTP/2).
+    The same rule as the reports' console scripts (``conformance.records.why_not_xhr``)."""
+    why = why_not_xhr(parse_request(request), headers=headers_api is HeadersApi.FETCH)
+    if why:
+        raise _NotExpressible(f"XMLHttpRequest cannot make it: {why}")
 
 
 def _pinned_case(case: Mapping[str, Any]) -> Case:
